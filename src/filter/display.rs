@@ -1,0 +1,1 @@
+//! Canonical printing of filters and PATCH paths.
