@@ -2,6 +2,10 @@
 
 pub mod error;
 pub mod filter;
+pub mod patch;
+pub mod resource;
 pub mod schema;
+pub mod store;
+pub mod token;
 
 pub use error::{ScimError, ScimResult, ScimType};

@@ -1,0 +1,321 @@
+//! The store: the only place that speaks SQL. One API over SQLite (the embedded default)
+//! and PostgreSQL; backend differences sit in [`dialect::Dialect`].
+
+pub mod dialect;
+pub mod filter_sql;
+pub mod resources;
+pub mod sql;
+pub mod tenants;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::query_builder::QueryFragment;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use dialect::Dialect;
+pub use sql::{Bind, Sql};
+
+use crate::error::{ScimError, ScimResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// Advisory lock key held while migrating PostgreSQL, so replicas starting together
+/// migrate one after the other.
+const MIGRATION_LOCK_KEY: i64 = 0x5c1d_0001;
+
+impl From<DieselError> for ScimError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => ScimError::not_found("Resource not found"),
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                tracing::debug!(constraint = ?info.constraint_name(), "unique violation");
+                ScimError::uniqueness("A resource with this unique attribute already exists")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                ScimError::unavailable("Database connection lost")
+            }
+            other => ScimError::internal(format!("database error: {other}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ScimError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        ScimError::unavailable(format!("database unavailable: {e}"))
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first, so that switching to WAL waits for other connections.
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 10000;
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA case_sensitive_like = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+#[derive(Clone)]
+enum DbPool {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// A handle on the database: cheap to clone, shared by all workers.
+#[derive(Clone)]
+pub struct Store {
+    pool: DbPool,
+}
+
+/// A connection borrowed for one unit of work (inside a transaction for writes).
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Conn<'_> {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a statement; returns the number of rows affected.
+    pub fn execute(&mut self, q: &Sql) -> ScimResult<usize> {
+        let n = match self {
+            Conn::Sqlite(c) => q.clone().execute(*c)?,
+            Conn::Postgres(c) => q.clone().execute(*c)?,
+        };
+        Ok(n)
+    }
+
+    /// Runs a query and maps its rows.
+    pub fn load<T>(&mut self, q: &Sql) -> ScimResult<Vec<T>>
+    where
+        T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+    {
+        let rows = match self {
+            Conn::Sqlite(c) => q.clone().load::<T>(*c)?,
+            Conn::Postgres(c) => q.clone().load::<T>(*c)?,
+        };
+        Ok(rows)
+    }
+
+    /// Runs a query expected to return at most one row.
+    pub fn first<T>(&mut self, q: &Sql) -> ScimResult<Option<T>>
+    where
+        T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+    {
+        Ok(self.load(q)?.into_iter().next())
+    }
+}
+
+/// Where a `SCIMD_DATABASE_URL` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// `sqlite://scimd.db` (relative), `sqlite:///abs/path.db`, `postgres://…`.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err("sqlite URL needs a file path, e.g. sqlite://scimd.db".into());
+            }
+            Ok(DatabaseUrl::Sqlite(path.to_string()))
+        } else if let Some(path) = url.strip_prefix("sqlite:") {
+            Ok(DatabaseUrl::Sqlite(path.to_string()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else {
+            Err(format!(
+                "unsupported database URL (expected sqlite://PATH or postgres://…): {}",
+                redact_url(url)
+            ))
+        }
+    }
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens the database and applies pending migrations.
+    pub fn open(url: &str, max_connections: u32) -> Result<Store, String> {
+        let store = match DatabaseUrl::parse(url)? {
+            DatabaseUrl::Sqlite(path) => {
+                let manager = ConnectionManager::<SqliteConnection>::new(path);
+                let pool = Pool::builder()
+                    .max_size(max_connections.max(1))
+                    .connection_timeout(Duration::from_secs(10))
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(manager)
+                    .map_err(|e| format!("cannot open SQLite database: {e}"))?;
+                Store {
+                    pool: DbPool::Sqlite(pool),
+                }
+            }
+            DatabaseUrl::Postgres(url) => {
+                let manager = ConnectionManager::<PgConnection>::new(url);
+                let pool = Pool::builder()
+                    .max_size(max_connections.max(1))
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(manager)
+                    .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+                Store {
+                    pool: DbPool::Postgres(pool),
+                }
+            }
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            DbPool::Sqlite(_) => Dialect::Sqlite,
+            DbPool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Applies pending migrations (PostgreSQL: under an advisory lock).
+    pub fn migrate(&self) -> Result<(), String> {
+        match &self.pool {
+            DbPool::Sqlite(pool) => {
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map_err(|e| format!("migration failed: {e}"))?;
+            }
+            DbPool::Postgres(pool) => {
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                let lock = Sql::new("SELECT pg_advisory_lock(")
+                    .int(MIGRATION_LOCK_KEY)
+                    .push(")")
+                    .clone();
+                run_raw(&mut *conn, &lock)?;
+                let result = conn
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|_| ())
+                    .map_err(|e| format!("migration failed: {e}"));
+                let unlock = Sql::new("SELECT pg_advisory_unlock(")
+                    .int(MIGRATION_LOCK_KEY)
+                    .push(")")
+                    .clone();
+                run_raw(&mut *conn, &unlock)?;
+                result?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on a pooled connection, outside a transaction (reads).
+    pub fn read<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> ScimResult<R>) -> ScimResult<R> {
+        match &self.pool {
+            DbPool::Sqlite(pool) => {
+                let mut c: PooledConnection<_> = pool.get()?;
+                f(&mut Conn::Sqlite(&mut c))
+            }
+            DbPool::Postgres(pool) => {
+                let mut c = pool.get()?;
+                f(&mut Conn::Postgres(&mut c))
+            }
+        }
+    }
+
+    /// Runs `f` in one transaction: all of it is committed, or none of it.
+    /// SQLite transactions start IMMEDIATE (writers queue on the busy timeout instead of
+    /// failing on a lock upgrade); PostgreSQL ones rely on row locks taken by `f`.
+    pub fn write<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> ScimResult<R>) -> ScimResult<R> {
+        match &self.pool {
+            DbPool::Sqlite(pool) => {
+                let mut c = pool.get()?;
+                c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)))
+            }
+            DbPool::Postgres(pool) => {
+                let mut c = pool.get()?;
+                c.transaction(|c| f(&mut Conn::Postgres(c)))
+            }
+        }
+    }
+
+    /// True if a connection can be taken and answers a trivial query.
+    pub fn ping(&self) -> bool {
+        self.read(|c| c.execute(&Sql::new("SELECT 1")).map(|_| ()))
+            .is_ok()
+    }
+}
+
+fn run_raw<C>(conn: &mut C, q: &Sql) -> Result<(), String>
+where
+    C: Connection,
+    Sql: QueryFragment<C::Backend>,
+{
+    q.clone()
+        .execute(conn)
+        .map(|_| ())
+        .map_err(|e| format!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://scimd.db"),
+            Ok(DatabaseUrl::Sqlite("scimd.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/scimd.db"),
+            Ok(DatabaseUrl::Sqlite("/var/lib/scimd.db".into()))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://user:secret@host/db"),
+            "postgres://user:***@host/db"
+        );
+        assert_eq!(redact_url("sqlite://scimd.db"), "sqlite://scimd.db");
+    }
+}

@@ -1,0 +1,546 @@
+//! Users and Groups: rows, side tables (emails), memberships. Every statement is scoped by
+//! `tenant_id`; every write runs in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Text, Nullable};
+use diesel::QueryableByName;
+use serde_json::Value;
+
+use super::filter_sql::{fold, format_timestamp, order_by, FilterCompiler};
+use super::sql::Sql;
+use super::{Conn, Store};
+use crate::error::{ScimError, ScimResult};
+use crate::filter::{AttrPath, Filter};
+use crate::patch::MemberChange;
+use crate::resource::{search_document, MemberRef};
+use crate::schema::ResourceType;
+
+/// A User or Group as stored: the document (without `id`, `meta`, `members`, `groups`)
+/// and the metadata the server keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub id: String,
+    pub created: String,
+    pub last_modified: String,
+    pub version: i64,
+    pub doc: Value,
+}
+
+impl StoredResource {
+    /// The weak entity tag of this version, `W/"n"`.
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+}
+
+#[derive(QueryableByName)]
+struct ResourceRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    created: String,
+    #[diesel(sql_type = Text)]
+    last_modified: String,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Text)]
+    doc: String,
+}
+
+impl ResourceRow {
+    fn into_resource(self) -> ScimResult<StoredResource> {
+        let doc = serde_json::from_str(&self.doc)
+            .map_err(|e| ScimError::internal(format!("stored document {} unreadable: {e}", self.id)))?;
+        Ok(StoredResource {
+            id: self.id,
+            created: self.created,
+            last_modified: self.last_modified,
+            version: self.version,
+            doc,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// A member of a group, as rendered in `members`.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct Member {
+    #[diesel(sql_type = Text)]
+    pub group_id: String,
+    #[diesel(sql_type = Text)]
+    pub member_id: String,
+    #[diesel(sql_type = Text)]
+    pub member_type: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub display: Option<String>,
+}
+
+/// What a list request asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery<'a> {
+    pub filter: Option<&'a Filter>,
+    pub sort_by: Option<&'a AttrPath>,
+    pub descending: bool,
+    /// 1-based.
+    pub start_index: i64,
+    pub count: i64,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub total: i64,
+    pub resources: Vec<StoredResource>,
+}
+
+/// What an update does: a new document (or none when only memberships change) and the
+/// membership changes, in order.
+#[derive(Debug, Default)]
+pub struct Update {
+    pub doc: Option<Value>,
+    pub members: Vec<MemberChange>,
+}
+
+const RESOURCE_COLUMNS: &str = "r.id, r.created, r.last_modified, r.version, r.doc";
+
+/// Parses an `If-Match` value (`W/"3"`, `"3"`, `*`, or a list) against a version.
+pub fn if_match_allows(if_match: &str, version: i64) -> bool {
+    if_match.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == version.to_string()
+    })
+}
+
+/// The indexed values a document carries.
+struct Indexed {
+    unique_name: String,
+    display_name: Option<String>,
+    external_id: Option<String>,
+    emails: Vec<(Option<String>, Option<String>, bool)>,
+}
+
+fn indexed(rt: &ResourceType, doc: &Value) -> ScimResult<Indexed> {
+    let unique_attr = if rt.name == "User" { "userName" } else { "displayName" };
+    let unique_name = doc
+        .get(unique_attr)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ScimError::invalid_value(format!("'{unique_attr}' is required")))?;
+    let emails = doc
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|e| {
+                    (
+                        e.get("type").and_then(Value::as_str).map(fold),
+                        e.get("value").and_then(Value::as_str).map(fold),
+                        e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Indexed {
+        unique_name: fold(unique_name),
+        display_name: doc.get("displayName").and_then(Value::as_str).map(str::to_string),
+        external_id: doc.get("externalId").and_then(Value::as_str).map(str::to_string),
+        emails,
+    })
+}
+
+fn select_one(conn: &mut Conn<'_>, tenant: &str, rt: &ResourceType, id: &str, lock: bool) -> ScimResult<Option<StoredResource>> {
+    let mut q = Sql::new("SELECT ");
+    q.push(RESOURCE_COLUMNS)
+        .push(" FROM resources r WHERE r.tenant_id = ")
+        .text(tenant)
+        .push(" AND r.resource_type = ")
+        .text(rt.name)
+        .push(" AND r.id = ")
+        .text(id);
+    if lock {
+        q.push(conn.dialect().for_update());
+    }
+    conn.first::<ResourceRow>(&q)?.map(ResourceRow::into_resource).transpose()
+}
+
+fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> ScimResult<()> {
+    let mut del = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
+    del.text(tenant).push(" AND resource_id = ").text(id);
+    conn.execute(&del)?;
+    for (value_type, value, primary) in &idx.emails {
+        let mut ins = Sql::new(
+            "INSERT INTO resource_values (tenant_id, resource_id, attribute, value_type, value, is_primary) VALUES (",
+        );
+        ins.text(tenant)
+            .push(", ")
+            .text(id)
+            .push(", 'emails', ")
+            .opt_text(value_type.clone())
+            .push(", ")
+            .opt_text(value.clone())
+            .push(", ")
+            .int(i64::from(*primary))
+            .push(")");
+        conn.execute(&ins)?;
+    }
+    Ok(())
+}
+
+/// Adds members; returns how many were new. Unknown ids are a 400 (nothing is written).
+fn add_members(conn: &mut Conn<'_>, tenant: &str, group_id: &str, members: &[MemberRef]) -> ScimResult<usize> {
+    let mut added = 0;
+    for m in members {
+        if m.value == group_id {
+            return Err(ScimError::invalid_value("a group cannot be a member of itself"));
+        }
+        let mut q = Sql::new(
+            "INSERT INTO members (tenant_id, group_id, member_id, member_type) SELECT r.tenant_id, ",
+        );
+        q.text(group_id)
+            .push(", r.id, r.resource_type FROM resources r WHERE r.tenant_id = ")
+            .text(tenant)
+            .push(" AND r.id = ")
+            .text(m.value.as_str())
+            .push(" ON CONFLICT DO NOTHING");
+        let n = conn.execute(&q)?;
+        if n == 0 {
+            let mut exists = Sql::new("SELECT COUNT(*) AS n FROM resources r WHERE r.tenant_id = ");
+            exists.text(tenant).push(" AND r.id = ").text(m.value.as_str());
+            let found = conn.first::<Count>(&exists)?.map(|c| c.n).unwrap_or(0);
+            if found == 0 {
+                return Err(ScimError::invalid_value(format!(
+                    "member '{}' is not a User or Group of this tenant",
+                    m.value
+                )));
+            }
+        }
+        added += n;
+    }
+    Ok(added)
+}
+
+fn remove_members(conn: &mut Conn<'_>, tenant: &str, group_id: &str, ids: Option<&[String]>) -> ScimResult<usize> {
+    let mut removed = 0;
+    match ids {
+        None => {
+            let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
+            q.text(tenant).push(" AND group_id = ").text(group_id);
+            removed += conn.execute(&q)?;
+        }
+        Some(ids) => {
+            for id in ids {
+                let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
+                q.text(tenant)
+                    .push(" AND group_id = ")
+                    .text(group_id)
+                    .push(" AND member_id = ")
+                    .text(id.as_str());
+                removed += conn.execute(&q)?;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn load_members(conn: &mut Conn<'_>, tenant: &str, group_ids: &[String]) -> ScimResult<Vec<Member>> {
+    let mut all = Vec::new();
+    // Bounded IN lists keep the statement within both backends' parameter limits.
+    for chunk in group_ids.chunks(500) {
+        let mut q = Sql::new(
+            "SELECT m.group_id, m.member_id, m.member_type, r.display_name AS display FROM members m \
+             JOIN resources r ON r.tenant_id = m.tenant_id AND r.id = m.member_id WHERE m.tenant_id = ",
+        );
+        q.text(tenant).push(" AND m.group_id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.text(id.as_str());
+        }
+        q.push(") ORDER BY m.group_id, m.member_id");
+        all.extend(conn.load::<Member>(&q)?);
+    }
+    Ok(all)
+}
+
+impl Store {
+    /// One resource by id.
+    pub fn get_resource(&self, tenant: &str, rt: &ResourceType, id: &str) -> ScimResult<Option<StoredResource>> {
+        self.read(|c| select_one(c, tenant, rt, id, false))
+    }
+
+    /// A filtered, sorted page and the total number of matches.
+    pub fn list_resources(&self, tenant: &str, rt: &ResourceType, q: &ListQuery<'_>) -> ScimResult<ListPage> {
+        let dialect = self.dialect();
+        let mut cond = Sql::new(" FROM resources r WHERE r.tenant_id = ");
+        cond.text(tenant).push(" AND r.resource_type = ").text(rt.name);
+        if let Some(filter) = q.filter {
+            cond.push(" AND ")
+                .append(FilterCompiler::new(rt, dialect, tenant).compile(filter)?);
+        }
+        let order = order_by(rt, dialect, q.sort_by, q.descending)?;
+        self.read(|c| {
+            let mut count = Sql::new("SELECT COUNT(*) AS n");
+            count.append(cond.clone());
+            let total = c.first::<Count>(&count)?.map(|r| r.n).unwrap_or(0);
+            let mut resources = Vec::new();
+            if q.count > 0 && total >= q.start_index {
+                let mut page = Sql::new("SELECT ");
+                page.push(RESOURCE_COLUMNS)
+                    .append(cond.clone())
+                    .append(order.clone())
+                    .push(" LIMIT ")
+                    .int(q.count)
+                    .push(" OFFSET ")
+                    .int(q.start_index.max(1) - 1);
+                resources = c
+                    .load::<ResourceRow>(&page)?
+                    .into_iter()
+                    .map(ResourceRow::into_resource)
+                    .collect::<ScimResult<_>>()?;
+            }
+            Ok(ListPage { total, resources })
+        })
+    }
+
+    /// Creates a resource (and, for a Group, its initial members) in one transaction.
+    /// A duplicate `userName` / group `displayName` is a 409 from the unique index.
+    pub fn create_resource(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        doc: Value,
+        members: &[MemberRef],
+        now: DateTime<Utc>,
+    ) -> ScimResult<StoredResource> {
+        let idx = indexed(rt, &doc)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let ts = format_timestamp(now);
+        let text = doc.to_string();
+        let search = search_document(&doc, rt).to_string();
+        self.write(|c| {
+            let mut q = Sql::new(
+                "INSERT INTO resources (tenant_id, id, resource_type, unique_name, display_name, external_id, created, last_modified, version, doc, search_doc) VALUES (",
+            );
+            q.text(tenant)
+                .push(", ")
+                .text(id.as_str())
+                .push(", ")
+                .text(rt.name)
+                .push(", ")
+                .text(idx.unique_name.as_str())
+                .push(", ")
+                .opt_text(idx.display_name.clone())
+                .push(", ")
+                .opt_text(idx.external_id.clone())
+                .push(", ")
+                .text(ts.as_str())
+                .push(", ")
+                .text(ts.as_str())
+                .push(", 1, ")
+                .text(text.as_str())
+                .push(", ")
+                .text(search.as_str())
+                .push(")");
+            c.execute(&q)?;
+            write_emails(c, tenant, &id, &idx)?;
+            add_members(c, tenant, &id, members)?;
+            Ok(())
+        })?;
+        Ok(StoredResource {
+            id,
+            created: ts.clone(),
+            last_modified: ts,
+            version: 1,
+            doc,
+        })
+    }
+
+    /// Read-modify-write of one resource under a row lock: `change` sees the current
+    /// version and returns the update. `If-Match` mismatch → 412. Nothing changes (and the
+    /// version stays) when the update changes nothing.
+    pub fn update_resource(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&StoredResource) -> ScimResult<Update>,
+    ) -> ScimResult<StoredResource> {
+        self.write(|c| {
+            let current = select_one(c, tenant, rt, id, true)?
+                .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
+            if let Some(tag) = if_match {
+                if !if_match_allows(tag, current.version) {
+                    return Err(ScimError::precondition_failed(format!(
+                        "version mismatch: the resource is at {}",
+                        current.etag()
+                    )));
+                }
+            }
+            let update = change(&current)?;
+            let mut changed = false;
+            let doc = match update.doc {
+                Some(doc) if doc != current.doc => {
+                    changed = true;
+                    doc
+                }
+                _ => current.doc.clone(),
+            };
+            for mc in &update.members {
+                let n = match mc {
+                    MemberChange::Add(list) => add_members(c, tenant, id, list)?,
+                    MemberChange::Remove(ids) => remove_members(c, tenant, id, Some(ids))?,
+                    MemberChange::RemoveAll => remove_members(c, tenant, id, None)?,
+                    MemberChange::ReplaceAll(list) => {
+                        remove_members(c, tenant, id, None)? + add_members(c, tenant, id, list)?
+                    }
+                    MemberChange::RemoveMatching(filter) => {
+                        let members = load_members(c, tenant, &[id.to_string()])?;
+                        let attr = rt
+                            .core_attribute("members")
+                            .ok_or_else(|| ScimError::invalid_path("no members attribute"))?;
+                        let ids: Vec<String> = members
+                            .into_iter()
+                            .filter(|m| {
+                                let element = serde_json::json!({
+                                    "value": m.member_id,
+                                    "type": m.member_type,
+                                    "display": m.display,
+                                });
+                                crate::filter::eval::matches_element(filter, &element, attr)
+                            })
+                            .map(|m| m.member_id)
+                            .collect();
+                        remove_members(c, tenant, id, Some(&ids))?
+                    }
+                };
+                changed |= n > 0;
+            }
+            if !changed {
+                return Ok(current);
+            }
+            let idx = indexed(rt, &doc)?;
+            let ts = format_timestamp(now);
+            let mut q = Sql::new("UPDATE resources SET unique_name = ");
+            q.text(idx.unique_name.as_str())
+                .push(", display_name = ")
+                .opt_text(idx.display_name.clone())
+                .push(", external_id = ")
+                .opt_text(idx.external_id.clone())
+                .push(", doc = ")
+                .text(doc.to_string())
+                .push(", search_doc = ")
+                .text(search_document(&doc, rt).to_string())
+                .push(", last_modified = ")
+                .text(ts.as_str())
+                .push(", version = version + 1 WHERE tenant_id = ")
+                .text(tenant)
+                .push(" AND id = ")
+                .text(id);
+            c.execute(&q)?;
+            if doc != current.doc {
+                write_emails(c, tenant, id, &idx)?;
+            }
+            Ok(StoredResource {
+                id: current.id,
+                created: current.created,
+                last_modified: ts,
+                version: current.version + 1,
+                doc,
+            })
+        })
+    }
+
+    /// Deletes a resource, its side rows and every membership that names it.
+    pub fn delete_resource(&self, tenant: &str, rt: &ResourceType, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+        self.write(|c| {
+            let current = select_one(c, tenant, rt, id, true)?
+                .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
+            if let Some(tag) = if_match {
+                if !if_match_allows(tag, current.version) {
+                    return Err(ScimError::precondition_failed(format!(
+                        "version mismatch: the resource is at {}",
+                        current.etag()
+                    )));
+                }
+            }
+            let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
+            q.text(tenant)
+                .push(" AND (group_id = ")
+                .text(id)
+                .push(" OR member_id = ")
+                .text(id)
+                .push(")");
+            c.execute(&q)?;
+            let mut q = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
+            q.text(tenant).push(" AND resource_id = ").text(id);
+            c.execute(&q)?;
+            let mut q = Sql::new("DELETE FROM resources WHERE tenant_id = ");
+            q.text(tenant).push(" AND id = ").text(id);
+            c.execute(&q)?;
+            Ok(())
+        })
+    }
+
+    /// Members of each group, by group id.
+    pub fn members_of(&self, tenant: &str, group_ids: &[String]) -> ScimResult<HashMap<String, Vec<Member>>> {
+        let rows = self.read(|c| load_members(c, tenant, group_ids))?;
+        let mut map: HashMap<String, Vec<Member>> = HashMap::new();
+        for m in rows {
+            map.entry(m.group_id.clone()).or_default().push(m);
+        }
+        Ok(map)
+    }
+
+    /// Groups each user (or group) is a direct member of, by member id; each entry is a
+    /// `Member` whose `group_id` is the group and `display` the group's displayName.
+    pub fn groups_of(&self, tenant: &str, member_ids: &[String]) -> ScimResult<HashMap<String, Vec<Member>>> {
+        let rows = self.read(|c| {
+            let mut all = Vec::new();
+            for chunk in member_ids.chunks(500) {
+                let mut q = Sql::new(
+                    "SELECT m.group_id, m.member_id, m.member_type, g.display_name AS display FROM members m \
+                     JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
+                );
+                q.text(tenant).push(" AND m.member_id IN (");
+                for (i, id) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.text(id.as_str());
+                }
+                q.push(") ORDER BY m.member_id, m.group_id");
+                all.extend(c.load::<Member>(&q)?);
+            }
+            Ok(all)
+        })?;
+        let mut map: HashMap<String, Vec<Member>> = HashMap::new();
+        for m in rows {
+            map.entry(m.member_id.clone()).or_default().push(m);
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_forms() {
+        assert!(if_match_allows("W/\"3\"", 3));
+        assert!(if_match_allows("\"3\"", 3));
+        assert!(if_match_allows("*", 9));
+        assert!(if_match_allows("W/\"1\", W/\"3\"", 3));
+        assert!(!if_match_allows("W/\"2\"", 3));
+    }
+}

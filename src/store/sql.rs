@@ -1,0 +1,140 @@
+//! A small SQL text builder with bound parameters, executed through diesel on either
+//! backend. Values are always bound, never spliced into the text; diesel renders the
+//! placeholders (`?` or `$n`) for the backend and caches the prepared statement by its text.
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Untyped};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    Float(f64),
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Bind(Bind),
+}
+
+/// SQL text with its parameters.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    parts: Vec<Part>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        let mut s = Sql::default();
+        s.push(text);
+        s
+    }
+
+    /// Appends SQL text (a constant of the store, never client input).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        match self.parts.last_mut() {
+            Some(Part::Text(t)) => t.push_str(text),
+            _ => self.parts.push(Part::Text(text.to_string())),
+        }
+        self
+    }
+
+    /// Appends a bound parameter.
+    pub fn bind(&mut self, value: Bind) -> &mut Self {
+        self.parts.push(Part::Bind(value));
+        self
+    }
+
+    pub fn text(&mut self, value: impl Into<String>) -> &mut Self {
+        self.bind(Bind::Text(value.into()))
+    }
+
+    pub fn opt_text(&mut self, value: Option<impl Into<String>>) -> &mut Self {
+        self.bind(Bind::OptText(value.map(Into::into)))
+    }
+
+    pub fn int(&mut self, value: i64) -> &mut Self {
+        self.bind(Bind::Int(value))
+    }
+
+    /// Appends another fragment (text and binds).
+    pub fn append(&mut self, other: Sql) -> &mut Self {
+        for p in other.parts {
+            match p {
+                Part::Text(t) => {
+                    self.push(&t);
+                }
+                Part::Bind(b) => {
+                    self.bind(b);
+                }
+            }
+        }
+        self
+    }
+
+    /// The text with `?` for each parameter (for logs and tests).
+    pub fn debug_text(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.as_str(),
+                Part::Bind(_) => "?",
+            })
+            .collect()
+    }
+
+    /// The bound values in order (for tests).
+    pub fn binds(&self) -> Vec<&Bind> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Bind(b) => Some(b),
+                Part::Text(_) => None,
+            })
+            .collect()
+    }
+}
+
+impl QueryId for Sql {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Sql {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Sql {}
+
+impl<DB> QueryFragment<DB> for Sql
+where
+    DB: Backend,
+    String: ToSql<Text, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+    i64: ToSql<BigInt, DB>,
+    f64: ToSql<Double, DB>,
+    DB: diesel::sql_types::HasSqlType<Text>
+        + diesel::sql_types::HasSqlType<BigInt>
+        + diesel::sql_types::HasSqlType<Double>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_sql(t),
+                Part::Bind(Bind::Text(s)) => out.push_bind_param::<Text, String>(s)?,
+                Part::Bind(Bind::OptText(s)) => {
+                    out.push_bind_param::<Nullable<Text>, Option<String>>(s)?
+                }
+                Part::Bind(Bind::Int(i)) => out.push_bind_param::<BigInt, i64>(i)?,
+                Part::Bind(Bind::Float(f)) => out.push_bind_param::<Double, f64>(f)?,
+            }
+        }
+        Ok(())
+    }
+}
