@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod projection;
 pub mod schema;
 
 pub use error::{ScimError, ScimResult, ScimType};
