@@ -592,6 +592,7 @@ fn resolve<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ScimType;
     use crate::schema::{Registry, ENTERPRISE_USER_SCHEMA};
     use serde_json::json;
 
@@ -889,17 +890,39 @@ mod tests {
         }
     }
 
-    /// Value-path selection needs the filter parser and evaluator of branch `filter`; until
-    /// they are merged this test only checks that the stubs' refusal is `invalidFilter`.
+    /// Value-path parsing needs the filter parser, element selection the evaluator
+    /// (`filter::eval::matches_element`); each part runs once its half is implemented.
     #[test]
     fn value_path_selects_elements() {
         let u = &Registry::get().user;
+        let invalid_filter = |a: &str| {
+            let err = Projection::parse(Some(a), None, u).unwrap_err();
+            assert_eq!(err.scim_type, Some(ScimType::InvalidFilter), "{a}");
+        };
+        if parse_filter("type eq \"work\"").is_err() {
+            invalid_filter("emails[type eq \"work\"]");
+            return;
+        }
+        // Unknown attribute: ignored; bad filter or single-valued attribute: invalidFilter.
+        assert!(Projection::parse(Some("nosuch[type eq \"x\"]"), None, u).is_ok());
+        assert!(Projection::parse(Some("emails[type eq \"x\"].nosuch"), None, u).is_ok());
+        invalid_filter("emails[type eq]");
+        invalid_filter("userName[value eq \"x\"]");
+        invalid_filter("emails[type eq \"work\"].value.x");
+        let p = Projection::parse(
+            Some("emails[value eq \"a,b]\"],userName"),
+            Some("emails[type eq \"home\"].display"),
+            u,
+        )
+        .unwrap();
+        assert!(p.includes("emails", u));
+        assert!(p.includes("userName", u));
+
         let work = json!({"value": "bjensen@example.com", "type": "work"});
-        let ready = parse_filter("type eq \"work\"")
-            .is_ok_and(|f| matches_element(&f, &work, u.schema.attribute("emails").unwrap()));
-        if !ready {
-            let err = Projection::parse(Some("emails[type eq \"work\"]"), None, u).unwrap_err();
-            assert_eq!(err.scim_type, Some(crate::error::ScimType::InvalidFilter));
+        let emails = u.schema.attribute("emails").unwrap();
+        let evaluator_ready =
+            parse_filter("type eq \"work\"").is_ok_and(|f| matches_element(&f, &work, emails));
+        if !evaluator_ready {
             return;
         }
         let doc = project(Some("emails[type eq \"work\"]"), None, u, user_doc());
@@ -911,6 +934,7 @@ mod tests {
         assert_eq!(doc["emails"], json!([user_doc()["emails"][1]]));
         let doc = project(None, Some("emails[type eq \"home\"].value"), u, user_doc());
         assert_eq!(doc["emails"][1], json!({"type": "home"}));
+        assert_eq!(doc["emails"][0], user_doc()["emails"][0]);
         let doc = project(
             None,
             Some("emails[type eq \"home\" or type eq \"work\"]"),
@@ -920,16 +944,6 @@ mod tests {
         assert!(doc.get("emails").is_none());
         let doc = project(Some("emails[type eq \"other\"]"), None, u, user_doc());
         assert!(doc.get("emails").is_none());
-        // Unknown attribute: ignored; bad filter or single-valued attribute: invalidFilter.
-        assert!(Projection::parse(Some("nosuch[type eq \"x\"]"), None, u).is_ok());
-        for bad in ["emails[type eq]", "userName[value eq \"x\"]"] {
-            let err = Projection::parse(Some(bad), None, u).unwrap_err();
-            assert_eq!(
-                err.scim_type,
-                Some(crate::error::ScimType::InvalidFilter),
-                "{bad}"
-            );
-        }
     }
 
     #[test]
