@@ -1,11 +1,15 @@
 //! scimd: a SCIM 2.0 provisioning target (RFC 7643/7644) with an admin console.
 
+pub mod config;
 pub mod error;
 pub mod filter;
+pub mod http;
 pub mod patch;
 pub mod projection;
+pub mod representation;
 pub mod resource;
 pub mod schema;
+pub mod server;
 pub mod store;
 pub mod token;
 

@@ -1,1 +1,184 @@
-fn main(){}
+//! The `scimd` binary: the server and the admin CLI.
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use scimd::config::{HttpSettings, ServeConfig};
+use scimd::store::Store;
+use scimd::token;
+
+#[derive(Parser)]
+#[command(name = "scimd", version, about = "SCIM 2.0 provisioning target")]
+struct Cli {
+    /// Database URL: sqlite://PATH (created on start) or postgres://…
+    #[arg(long, env = "SCIMD_DATABASE_URL", default_value = "sqlite://scimd.db", global = true)]
+    database_url: String,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(flatten)]
+    serve: ServeConfig,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage secret tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; prints its id and SCIM URL.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Generate a secret token (printed once, stored only as a digest).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// Optional expiry, RFC 3339.
+        #[arg(long)]
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        token_id: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCIMD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = std::env::var("SCIMD_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn open(url: &str) -> Result<Store, String> {
+    Store::open(url, 2)
+}
+
+fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> {
+    let now = Utc::now();
+    let settings = HttpSettings {
+        public_url: cli.serve.public_url(),
+        max_body_bytes: cli.serve.max_body_bytes,
+    };
+    match command {
+        Command::Serve => unreachable!("handled by main"),
+        Command::Migrate => {
+            open(&cli.database_url)?;
+            Ok(json!({"migrated": true}))
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name },
+        } => {
+            let store = open(&cli.database_url)?;
+            let tenant = store.create_tenant(name, now).map_err(|e| e.to_string())?;
+            Ok(json!({
+                "tenant_id": tenant.id,
+                "name": tenant.name,
+                "scim_url": settings.scim_url(&tenant.id),
+            }))
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    tenant,
+                    name,
+                    expires_at,
+                },
+        } => {
+            let store = open(&cli.database_url)?;
+            let new = token::generate();
+            store
+                .insert_token(tenant, &new.id, &new.secret_sha256, name, Some("cli"), *expires_at, now)
+                .map_err(|e| e.to_string())?;
+            Ok(json!({"token": new.token, "token_id": new.id, "name": name}))
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { tenant, token_id },
+        } => {
+            let store = open(&cli.database_url)?;
+            if store
+                .revoke_token(tenant, token_id, now)
+                .map_err(|e| e.to_string())?
+            {
+                Ok(json!({"revoked": true, "token_id": token_id}))
+            } else {
+                Err(format!("tenant {tenant} has no token {token_id}"))
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match &cli.command {
+        None | Some(Command::Serve) => {
+            let result = actix_web::rt::System::new()
+                .block_on(scimd::server::serve(cli.serve.clone(), cli.database_url.clone()));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("scimd: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(command) => match run_admin(&cli, command) {
+            Ok(value) => {
+                if cli.json {
+                    println!("{value}");
+                } else if let Some(obj) = value.as_object() {
+                    for (k, v) in obj {
+                        match v.as_str() {
+                            Some(s) => println!("{k}: {s}"),
+                            None => println!("{k}: {v}"),
+                        }
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("scimd: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+

@@ -1,0 +1,47 @@
+//! Server settings: every one is an environment variable and a `--flag`.
+
+use clap::Args;
+
+/// `scimd serve` settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "SCIMD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// External base URL used in SCIM links and `meta.location` (default `http://<listen>`).
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Maximum request body size in bytes (larger bodies get 413).
+    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Database connections in the pool.
+    #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: u32,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "SCIMD_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl ServeConfig {
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// Settings the HTTP layer needs at run time.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub public_url: String,
+    pub max_body_bytes: usize,
+}
+
+impl HttpSettings {
+    /// The SCIM base URL ("SCIM link", "Tenant URL") of a tenant.
+    pub fn scim_url(&self, tenant_id: &str) -> String {
+        format!("{}/scim/v2/{tenant_id}", self.public_url)
+    }
+}

@@ -1,0 +1,94 @@
+//! Bearer-token authentication of SCIM requests: token → tenant.
+//!
+//! A missing, malformed, unknown, revoked or expired token, and a token of another
+//! tenant, all get the same 401, so nothing reveals whether a tenant exists.
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+
+use super::{blocking, header_str, AppState};
+use crate::error::ScimError;
+use crate::store::tenants::Tenant;
+use crate::token;
+
+/// How often a token's last-used time is written at most.
+const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// An authenticated SCIM request's tenant.
+#[derive(Debug, Clone)]
+pub struct TenantContext {
+    pub tenant: Tenant,
+    pub token_id: String,
+    /// The tenant's SCIM base URL.
+    pub base_url: String,
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = header_str(req, header::AUTHORIZATION)?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Authenticates the request for `tenant_id`.
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant_id: &str,
+) -> Result<TenantContext, ScimError> {
+    let presented = bearer(req).ok_or_else(ScimError::unauthorized)?;
+    let parsed = token::parse(presented).ok_or_else(ScimError::unauthorized)?;
+    let token_id = parsed.id.to_string();
+    let secret = parsed.secret.to_string();
+    let tenant_id = tenant_id.to_string();
+    let store = state.store.clone();
+    let now = state.now();
+    let (record, tenant) = blocking(move || {
+        let record = store
+            .find_token(&token_id)?
+            .filter(|r| r.tenant_id == tenant_id && r.usable(now))
+            .filter(|r| token::verify(&secret, &r.secret_sha256))
+            .ok_or_else(ScimError::unauthorized)?;
+        let tenant = store
+            .get_tenant(&tenant_id)?
+            .ok_or_else(ScimError::unauthorized)?;
+        Ok((record, tenant))
+    })
+    .await?;
+    if tenant.provisioning_enabled == 0 {
+        return Err(ScimError::forbidden(
+            "Provisioning is turned off for this tenant in the scimd console",
+        ));
+    }
+    touch(state, &record.id, now).await;
+    Ok(TenantContext {
+        base_url: state.settings.scim_url(&tenant.id),
+        tenant,
+        token_id: record.id,
+    })
+}
+
+/// Records the token's use, at most once per interval per process.
+async fn touch(state: &AppState, token_id: &str, now: chrono::DateTime<chrono::Utc>) {
+    let due = {
+        let mut map = match state.token_touches.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let due = map
+            .get(token_id)
+            .is_none_or(|t| t.elapsed() >= TOUCH_INTERVAL);
+        if due {
+            map.insert(token_id.to_string(), Instant::now());
+        }
+        due
+    };
+    if due {
+        let store = state.store.clone();
+        let id = token_id.to_string();
+        if let Err(e) = blocking(move || store.touch_token(&id, now)).await {
+            tracing::warn!(error = %e, "could not record token use");
+        }
+    }
+}
