@@ -3,6 +3,7 @@
 pub mod error;
 pub mod filter;
 pub mod patch;
+pub mod projection;
 pub mod resource;
 pub mod schema;
 
