@@ -1,12 +1,940 @@
-//! TEMPORARY stub (replaced by branch `patch`).
-use crate::filter::Filter;
-use crate::resource::MemberRef;
-#[derive(Debug, Clone)]
-pub enum MemberChange { Add(Vec<MemberRef>), Remove(Vec<String>), RemoveAll, ReplaceAll(Vec<MemberRef>), RemoveMatching(Filter) }
+//! PATCH (RFC 7644 §3.5.2) with the dialects Microsoft Entra ID speaks (see
+//! `reference/entra-scim.md` §3–§6): capitalised ops, `"True"`/`"False"` booleans,
+//! path-less values whose keys are dotted sub-attribute paths or full extension URN paths,
+//! filtered `add`/`replace` that creates the element when nothing matches, the enterprise
+//! manager as a bare id, and member removal both by value array and by filter.
+//!
+//! [`parse_patch_request`] turns a PatchOp body into operations; [`apply_patch`] applies
+//! them in order to a copy of a stored document (all or nothing) and re-validates the
+//! result. Group membership never touches the document: operations on `members` become
+//! [`MemberChange`]s for the store, in order.
+
+use serde_json::{Map, Value};
+
 use crate::error::{ScimError, ScimResult};
-use crate::schema::ResourceType;
-use serde_json::Value;
-pub struct PatchOperation;
-pub struct PatchOutcome { pub doc: Value, pub member_changes: Vec<MemberChange> }
-pub fn parse_patch_request(body: &Value) -> ScimResult<Vec<PatchOperation>> { let _ = body; Err(ScimError::not_implemented("stub")) }
-pub fn apply_patch(doc: &Value, ops: &[PatchOperation], rt: &ResourceType) -> ScimResult<PatchOutcome> { let _ = (doc, ops, rt); Err(ScimError::not_implemented("stub")) }
+use crate::filter::eval::matches_element;
+use crate::filter::{
+    parse_patch_path, AttrPath, AttrTest, CompValue, CompareOp, Filter, PatchPath,
+};
+use crate::resource::{
+    self, check_one_primary, get_ci_map, is_manager, is_members, is_primary, manager_id,
+    normalize_attribute, normalize_manager, normalize_single, normalize_value, parse_members,
+    MemberRef,
+};
+use crate::schema::{
+    AttrType, Attribute, Mutability, ResolvedAttr, ResourceType, Schema, SCIMD_USER_SCHEMA,
+};
+
+/// The PatchOp message schema.
+pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// Most operations accepted in one request.
+pub const MAX_OPERATIONS: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchOpKind {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// One operation of a PatchOp request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOperation {
+    pub op: PatchOpKind,
+    pub path: Option<PatchPath>,
+    /// `None` when the operation had no `value` member; `Some(Value::Null)` for an explicit
+    /// `null`.
+    pub value: Option<Value>,
+}
+
+/// A change to a Group's membership, for the store to apply in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberChange {
+    /// Add these members (already-present ones are the store's no-op).
+    Add(Vec<MemberRef>),
+    /// Remove the members with these ids (absent ones are a no-op).
+    Remove(Vec<String>),
+    /// Remove every member.
+    RemoveAll,
+    /// Replace the whole member list.
+    ReplaceAll(Vec<MemberRef>),
+    /// Remove the members matching a filter on the sub-attributes of `members`
+    /// (`value`, `type`, `display`, `$ref`).
+    RemoveMatching(Filter),
+}
+
+/// The result of [`apply_patch`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOutcome {
+    /// The new document (normalized: canonical names, `schemas` recomputed).
+    pub doc: Value,
+    /// Membership changes, in request order (Groups only).
+    pub member_changes: Vec<MemberChange>,
+}
+
+/// Parses a PatchOp body (RFC 7644 §3.5.2).
+///
+/// `schemas` must contain the PatchOp URN and `Operations` must be a non-empty array (both
+/// keys, the URN and the `op` values are case-insensitive). Extra members of an operation
+/// are ignored. An empty `path` counts as no path.
+pub fn parse_patch_request(body: &Value) -> ScimResult<Vec<PatchOperation>> {
+    resource::check_depth(body)?;
+    let Value::Object(map) = body else {
+        return Err(ScimError::invalid_syntax(
+            "the PATCH body must be a JSON object (a PatchOp message)",
+        ));
+    };
+    let has_schema = match get_ci_map(map, "schemas") {
+        Some(Value::Array(a)) => a.iter().any(|s| {
+            s.as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+        }),
+        Some(Value::String(s)) => s.eq_ignore_ascii_case(PATCH_OP_SCHEMA),
+        _ => false,
+    };
+    if !has_schema {
+        return Err(ScimError::invalid_syntax(format!(
+            "a PATCH body must have \"schemas\": [\"{PATCH_OP_SCHEMA}\"]"
+        )));
+    }
+    let ops = match get_ci_map(map, "Operations") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        _ => {
+            return Err(ScimError::invalid_syntax(
+                "a PATCH body must have a non-empty \"Operations\" array",
+            ))
+        }
+    };
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::too_many(format!(
+            "at most {MAX_OPERATIONS} operations are accepted in one PATCH request"
+        )));
+    }
+    ops.iter()
+        .enumerate()
+        .map(|(i, op)| parse_operation(op).map_err(|e| in_operation(i, e)))
+        .collect()
+}
+
+fn parse_operation(op: &Value) -> ScimResult<PatchOperation> {
+    let Value::Object(o) = op else {
+        return Err(ScimError::invalid_syntax("an operation must be an object"));
+    };
+    let kind = match get_ci_map(o, "op") {
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("add") => PatchOpKind::Add,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("remove") => PatchOpKind::Remove,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("replace") => PatchOpKind::Replace,
+        Some(other) => {
+            return Err(ScimError::invalid_syntax(format!(
+                "unknown op {other}: expected \"add\", \"remove\" or \"replace\""
+            )))
+        }
+        None => {
+            return Err(ScimError::invalid_syntax(
+                "an operation needs \"op\": \"add\", \"remove\" or \"replace\"",
+            ))
+        }
+    };
+    let path = match get_ci_map(o, "path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(
+            parse_patch_path(s)
+                .map_err(|e| ScimError::invalid_path(format!("invalid path '{s}': {e}")))?,
+        ),
+        Some(_) => return Err(ScimError::invalid_path("\"path\" must be a string")),
+    };
+    let value = get_ci_map(o, "value").cloned();
+    match (kind, &path, &value) {
+        (PatchOpKind::Remove, None, _) => {
+            return Err(ScimError::no_target("a remove operation needs a \"path\""))
+        }
+        (PatchOpKind::Add | PatchOpKind::Replace, None, Some(Value::Object(_))) => {}
+        (PatchOpKind::Add | PatchOpKind::Replace, None, _) => {
+            return Err(ScimError::invalid_value(
+                "an operation without \"path\" needs an object \"value\" of attributes",
+            ))
+        }
+        _ => {}
+    }
+    Ok(PatchOperation {
+        op: kind,
+        path,
+        value,
+    })
+}
+
+/// Applies operations in order, atomically (on a copy: any error → nothing applied), then
+/// validates and normalizes the result like a POST body ([`resource::normalize`]).
+pub fn apply_patch(
+    doc: &Value,
+    ops: &[PatchOperation],
+    rt: &ResourceType,
+) -> ScimResult<PatchOutcome> {
+    let Value::Object(map) = doc else {
+        return Err(ScimError::internal("stored document is not a JSON object"));
+    };
+    let mut work = map.clone();
+    let mut changes = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        apply_operation(&mut work, op, rt, &mut changes).map_err(|e| in_operation(i, e))?;
+    }
+    let normalized = resource::normalize(Value::Object(work), rt)?;
+    Ok(PatchOutcome {
+        doc: normalized.doc,
+        member_changes: changes,
+    })
+}
+
+fn in_operation(i: usize, mut e: ScimError) -> ScimError {
+    e.detail = format!("Operations[{i}]: {}", e.detail);
+    e
+}
+
+fn apply_operation(
+    work: &mut Map<String, Value>,
+    op: &PatchOperation,
+    rt: &ResourceType,
+    changes: &mut Vec<MemberChange>,
+) -> ScimResult<()> {
+    let Some(path) = &op.path else {
+        let Some(Value::Object(obj)) = &op.value else {
+            return Err(ScimError::invalid_value(
+                "an operation without \"path\" needs an object \"value\" of attributes",
+            ));
+        };
+        for (key, value) in obj {
+            apply_pathless_entry(work, op.op, key, value, rt, changes)?;
+        }
+        return Ok(());
+    };
+    let ctx = Ctx {
+        kind: op.op,
+        pathless: false,
+        rt,
+    };
+    match &op.value {
+        // add/replace without a value: nothing to set (Microsoft's Postman collection sends
+        // `{"op":"Replace","path":"userName"}` and expects success).
+        None if op.op != PatchOpKind::Remove => Ok(()),
+        value => apply_path(work, &ctx, path, value.as_ref(), changes),
+    }
+}
+
+/// One key of a path-less add/replace value: an attribute name, a dotted
+/// `name.subAttr`, a full `urn:…:attr` path, or an extension URN holding an object of that
+/// extension's attributes.
+fn apply_pathless_entry(
+    work: &mut Map<String, Value>,
+    kind: PatchOpKind,
+    key: &str,
+    value: &Value,
+    rt: &ResourceType,
+    changes: &mut Vec<MemberChange>,
+) -> ScimResult<()> {
+    let ctx = Ctx {
+        kind,
+        pathless: true,
+        rt,
+    };
+    if ["schemas", "id", "meta"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(key))
+    {
+        return Ok(());
+    }
+    if let Some(ext) = rt.extension(key) {
+        if ext.id.eq_ignore_ascii_case(SCIMD_USER_SCHEMA) {
+            return Ok(());
+        }
+        return match value {
+            Value::Object(obj) => {
+                for (k, v) in obj {
+                    let (name, sub) = match k.split_once('.') {
+                        Some((n, s)) => (n, Some(s.to_string())),
+                        None => (k.as_str(), None),
+                    };
+                    let path = PatchPath::Attr(AttrPath {
+                        urn: Some(ext.id.clone()),
+                        name: name.to_string(),
+                        sub_attr: sub,
+                    });
+                    apply_path(work, &ctx, &path, Some(v), changes)?;
+                }
+                Ok(())
+            }
+            Value::Null => {
+                remove_ci(work, &ext.id);
+                Ok(())
+            }
+            _ => Err(ScimError::invalid_value(format!(
+                "'{}' must be an object of that extension's attributes",
+                ext.id
+            ))),
+        };
+    }
+    let path = parse_patch_path(key)
+        .map_err(|e| ScimError::invalid_path(format!("invalid attribute path '{key}': {e}")))?;
+    apply_path(work, &ctx, &path, Some(value), changes)
+}
+
+struct Ctx<'a> {
+    kind: PatchOpKind,
+    /// Path-less operation: readOnly attributes are ignored instead of rejected.
+    pathless: bool,
+    rt: &'a ResourceType,
+}
+
+/// Resolves a path like [`ResourceType::resolve`], and a URN-less name that is not a core
+/// attribute against the extensions (Entra sends `manager` for the enterprise manager).
+fn resolve<'a>(rt: &'a ResourceType, ap: &AttrPath) -> Option<ResolvedAttr<'a>> {
+    rt.resolve(ap).or_else(|| {
+        if ap.urn.is_some() {
+            return None;
+        }
+        rt.extensions.iter().find_map(|e| {
+            let ext = e.schema.as_ref();
+            let attr = ext.attribute(&ap.name)?;
+            let sub = match &ap.sub_attr {
+                None => None,
+                Some(s) => Some(attr.sub_attribute(s)?),
+            };
+            Some(ResolvedAttr {
+                extension: Some(ext),
+                attr,
+                sub,
+            })
+        })
+    })
+}
+
+fn apply_path(
+    work: &mut Map<String, Value>,
+    ctx: &Ctx<'_>,
+    path: &PatchPath,
+    value: Option<&Value>,
+    changes: &mut Vec<MemberChange>,
+) -> ScimResult<()> {
+    let (ap, filter, value_sub) = match path {
+        PatchPath::Attr(ap) => (ap, None, None),
+        PatchPath::ValuePath {
+            path,
+            filter,
+            sub_attr,
+        } => (path, Some(filter), sub_attr.as_deref()),
+    };
+    let resolved = resolve(ctx.rt, ap)
+        .ok_or_else(|| ScimError::invalid_path(format!("unknown attribute '{ap}'")))?;
+    let ext = resolved.extension;
+    let attr = resolved.attr;
+    let sub = match (filter, value_sub) {
+        (None, _) => resolved.sub,
+        (Some(_), _) if resolved.sub.is_some() => {
+            return Err(ScimError::invalid_path(format!(
+                "a value filter must follow the attribute name, not '{ap}'"
+            )))
+        }
+        (Some(_), None) => None,
+        (Some(_), Some(name)) => Some(attr.sub_attribute(name).ok_or_else(|| {
+            ScimError::invalid_path(format!("unknown attribute '{}.{name}'", attr.name))
+        })?),
+    };
+    let display = match sub {
+        Some(s) => format!("{}.{}", qualified(ext, attr), s.name),
+        None => qualified(ext, attr),
+    };
+
+    if is_members(ctx.rt, ext, attr) {
+        return apply_members(ctx, filter, sub, value, &display, changes);
+    }
+
+    let read_only = attr.mutability == Mutability::ReadOnly
+        || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
+        || ext.is_some_and(|e| e.id.eq_ignore_ascii_case(SCIMD_USER_SCHEMA));
+    if read_only {
+        if ctx.pathless {
+            return Ok(());
+        }
+        return Err(ScimError::mutability(format!(
+            "attribute '{display}' is readOnly"
+        )));
+    }
+
+    // The object holding the attribute: the document, or the extension's object (taken
+    // out and put back; on error the whole working copy is discarded anyway).
+    let mut ext_obj = ext.map(|e| as_object(take_ci(work, &e.id)));
+    let container = match &mut ext_obj {
+        Some(o) => o,
+        None => &mut *work,
+    };
+    let current = take_ci(container, &attr.name);
+    if let Some(cur) = &current {
+        let immutable = attr.mutability == Mutability::Immutable
+            || sub.is_some_and(|s| {
+                s.mutability == Mutability::Immutable && sub_present(cur, &s.name)
+            });
+        if immutable {
+            return Err(ScimError::mutability(format!(
+                "attribute '{display}' is immutable and already has a value"
+            )));
+        }
+    }
+    if let Some(v) = apply_to_attribute(ctx, ext, attr, filter, sub, current, value, &display)? {
+        container.insert(attr.name.clone(), v);
+    }
+    if let (Some(e), Some(o)) = (ext, ext_obj) {
+        if !o.is_empty() {
+            work.insert(e.id.clone(), Value::Object(o));
+        }
+    }
+    Ok(())
+}
+
+/// Computes the new value of one attribute (`None`: the attribute is removed).
+#[allow(clippy::too_many_arguments)]
+fn apply_to_attribute(
+    ctx: &Ctx<'_>,
+    ext: Option<&Schema>,
+    attr: &Attribute,
+    filter: Option<&Filter>,
+    sub: Option<&Attribute>,
+    current: Option<Value>,
+    value: Option<&Value>,
+    display: &str,
+) -> ScimResult<Option<Value>> {
+    let current = current.filter(|v| !v.is_null());
+    let remove = ctx.kind == PatchOpKind::Remove;
+    let null = Value::Null;
+    let raw = value.unwrap_or(&null);
+
+    if let Some(filter) = filter {
+        if attr.attr_type != AttrType::Complex {
+            return Err(ScimError::invalid_path(format!(
+                "a value filter applies only to complex attributes, not '{display}'"
+            )));
+        }
+        return if attr.multi_valued {
+            apply_filtered_multi(ctx, attr, filter, sub, current, raw, display).map(Some)
+        } else {
+            apply_filtered_single(ctx, attr, filter, sub, current, raw, display)
+        };
+    }
+
+    if is_manager(ext, attr) {
+        match (ctx.kind, sub) {
+            (PatchOpKind::Remove, None) => {
+                // Remove without value, or with a value naming the current manager.
+                let Some(cur) = current else { return Ok(None) };
+                return match manager_id(attr, raw, display)? {
+                    Some(id) if cur.get("value").and_then(Value::as_str) != Some(id.as_str()) => {
+                        Ok(Some(cur))
+                    }
+                    _ => Ok(None),
+                };
+            }
+            (_, None) => return normalize_manager(attr, raw, display),
+            (PatchOpKind::Remove, Some(s)) if s.name == "value" => return Ok(None),
+            (_, Some(s)) if s.name == "value" => {
+                return normalize_manager(
+                    attr,
+                    &normalize_single(s, raw, display)?.unwrap_or(Value::Null),
+                    display,
+                )
+            }
+            _ => {}
+        }
+    }
+
+    match (attr.multi_valued, sub) {
+        (false, None) => {
+            if remove {
+                return Ok(None);
+            }
+            if attr.attr_type == AttrType::Complex && !raw.is_null() {
+                // RFC 7644 §3.5.2.1/§3.5.2.3: sub-attributes not given are left unchanged.
+                let mut obj = as_object(current);
+                merge_complex(&mut obj, attr, raw, display)?;
+                return Ok(non_empty(obj));
+            }
+            normalize_attribute(ext, attr, raw, display)
+        }
+        (false, Some(sub)) => {
+            let mut obj = as_object(current);
+            set_sub(&mut obj, sub, if remove { &null } else { raw }, display)?;
+            Ok(non_empty(obj))
+        }
+        (true, None) => match ctx.kind {
+            PatchOpKind::Replace => normalize_value(attr, raw, display),
+            PatchOpKind::Add => {
+                let mut items = as_array(current);
+                let Some(Value::Array(new)) = normalize_value(attr, raw, display)? else {
+                    return Ok(non_empty_array(items));
+                };
+                let primary_added = new.iter().any(is_primary);
+                if primary_added {
+                    clear_primary(&mut items);
+                }
+                for item in new {
+                    if !items.contains(&item) {
+                        items.push(item);
+                    }
+                }
+                check_one_primary(attr, &items, display)?;
+                Ok(non_empty_array(items))
+            }
+            PatchOpKind::Remove => {
+                if raw.is_null() {
+                    return Ok(None);
+                }
+                // Remove only the given values (the members-style value array, generalized).
+                let mut items = as_array(current);
+                let given: Vec<Value> = match normalize_value(attr, raw, display)? {
+                    Some(Value::Array(a)) => a,
+                    _ => Vec::new(),
+                };
+                items.retain(|item| !given.iter().any(|g| value_matches(attr, g, item)));
+                Ok(non_empty_array(items))
+            }
+        },
+        (true, Some(sub)) => {
+            // `emails.value` without a filter: every element.
+            let mut items = as_array(current);
+            if remove {
+                for item in items.iter_mut() {
+                    if let Value::Object(o) = item {
+                        o.shift_remove(&sub.name);
+                    }
+                }
+                items.retain(|i| !is_empty_object(i));
+                return Ok(non_empty_array(items));
+            }
+            if items.is_empty() {
+                let mut obj = Map::new();
+                set_sub(&mut obj, sub, raw, display)?;
+                return Ok(non_empty(obj).map(|o| Value::Array(vec![o])));
+            }
+            for item in items.iter_mut() {
+                let mut obj = as_object(Some(std::mem::take(item)));
+                set_sub(&mut obj, sub, raw, display)?;
+                *item = Value::Object(obj);
+            }
+            items.retain(|i| !is_empty_object(i));
+            check_one_primary(attr, &items, display)?;
+            Ok(non_empty_array(items))
+        }
+    }
+}
+
+/// `emails[type eq "work"]`, `emails[type eq "work"].value`, `addresses[...].locality`.
+fn apply_filtered_multi(
+    ctx: &Ctx<'_>,
+    attr: &Attribute,
+    filter: &Filter,
+    sub: Option<&Attribute>,
+    current: Option<Value>,
+    raw: &Value,
+    display: &str,
+) -> ScimResult<Value> {
+    let mut items = as_array(current);
+    let matched: Vec<bool> = items
+        .iter()
+        .map(|item| matches_element(filter, item, attr))
+        .collect();
+    if ctx.kind == PatchOpKind::Remove {
+        // Removing what does not exist is a no-op.
+        let mut out = Vec::with_capacity(items.len());
+        for (item, hit) in items.into_iter().zip(&matched) {
+            match (hit, sub) {
+                (false, _) => out.push(item),
+                (true, None) => {}
+                (true, Some(sub)) => {
+                    let mut obj = as_object(Some(item));
+                    obj.shift_remove(&sub.name);
+                    if !obj.is_empty() {
+                        out.push(Value::Object(obj));
+                    }
+                }
+            }
+        }
+        return Ok(Value::Array(out));
+    }
+    let update = element_update(attr, sub, raw, display)?;
+    let sets_primary = get_ci_map(&update, "primary").is_some_and(|p| {
+        *p == Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+    });
+    if matched.iter().any(|m| *m) {
+        for (item, hit) in items.iter_mut().zip(&matched) {
+            if *hit {
+                let mut obj = as_object(Some(std::mem::take(item)));
+                merge_complex_map(&mut obj, attr, &update, display)?;
+                *item = Value::Object(obj);
+            } else if sets_primary {
+                clear_primary(std::slice::from_mut(item));
+            }
+        }
+    } else {
+        // Entra expects add semantics when nothing matches (entra-scim.md §6): create the
+        // element from the filter's `eq` terms plus the value.
+        if update.values().all(Value::is_null) {
+            return Ok(Value::Array(items));
+        }
+        let mut element = element_from_filter(filter, attr).ok_or_else(|| {
+            ScimError::no_target(format!(
+                "no value of '{display}' matches the filter, and no value can be created from it \
+                 (only `eq` terms joined by `and` can)"
+            ))
+        })?;
+        merge_complex_map(&mut element, attr, &update, display)?;
+        if sets_primary {
+            clear_primary(&mut items);
+        }
+        if !element.is_empty() {
+            items.push(Value::Object(element));
+        }
+    }
+    items.retain(|i| !is_empty_object(i));
+    check_one_primary(attr, &items, display)?;
+    Ok(Value::Array(items))
+}
+
+/// A value filter on a single-valued complex attribute (`manager[value eq "id"]`): applies
+/// when the current value matches.
+fn apply_filtered_single(
+    ctx: &Ctx<'_>,
+    attr: &Attribute,
+    filter: &Filter,
+    sub: Option<&Attribute>,
+    current: Option<Value>,
+    raw: &Value,
+    display: &str,
+) -> ScimResult<Option<Value>> {
+    let hit = current
+        .as_ref()
+        .is_some_and(|c| matches_element(filter, c, attr));
+    if ctx.kind == PatchOpKind::Remove {
+        return Ok(match (hit, sub) {
+            (false, _) => current,
+            (true, None) => None,
+            (true, Some(sub)) => {
+                let mut obj = as_object(current);
+                obj.shift_remove(&sub.name);
+                non_empty(obj)
+            }
+        });
+    }
+    if !hit {
+        return Err(ScimError::no_target(format!(
+            "the value of '{display}' does not match the filter"
+        )));
+    }
+    let update = element_update(attr, sub, raw, display)?;
+    let mut obj = as_object(current);
+    merge_complex_map(&mut obj, attr, &update, display)?;
+    Ok(non_empty(obj))
+}
+
+/// The sub-attribute updates an add/replace on a filtered path makes to each element: the
+/// sub-attribute's value, or the value object's members.
+fn element_update(
+    attr: &Attribute,
+    sub: Option<&Attribute>,
+    raw: &Value,
+    display: &str,
+) -> ScimResult<Map<String, Value>> {
+    if let Some(sub) = sub {
+        let mut m = Map::new();
+        m.insert(sub.name.clone(), raw.clone());
+        return Ok(m);
+    }
+    match raw {
+        Value::Object(o) => Ok(o.clone()),
+        Value::Array(a) if a.len() == 1 && a[0].is_object() => {
+            Ok(a[0].as_object().cloned().unwrap_or_default())
+        }
+        Value::Null => Ok(Map::new()),
+        _ => Err(ScimError::invalid_value(format!(
+            "invalid value for '{display}': expected an object of {} sub-attributes",
+            attr.name
+        ))),
+    }
+}
+
+/// The element described by a filter of `eq` terms joined by `and`
+/// (`type eq "work" and primary eq true` → `{"type": "work", "primary": true}`).
+fn element_from_filter(filter: &Filter, attr: &Attribute) -> Option<Map<String, Value>> {
+    fn collect(f: &Filter, attr: &Attribute, out: &mut Map<String, Value>) -> bool {
+        match f {
+            Filter::And(a, b) => collect(a, attr, out) && collect(b, attr, out),
+            Filter::Attr {
+                path,
+                test: AttrTest::Compare(CompareOp::Eq, v),
+            } => {
+                // `type` or `emails.type` (the parent's name repeated).
+                let name = match (&path.urn, &path.sub_attr) {
+                    (None, None) => path.name.as_str(),
+                    (None, Some(s)) if path.name.eq_ignore_ascii_case(&attr.name) => s.as_str(),
+                    _ => return false,
+                };
+                let Some(sub) = attr.sub_attribute(name) else {
+                    return false;
+                };
+                let json = match v {
+                    CompValue::Null => return false,
+                    CompValue::Bool(b) => Value::Bool(*b),
+                    CompValue::Number(n) => Value::Number(n.clone()),
+                    CompValue::String(s) => Value::String(s.clone()),
+                };
+                match normalize_single(sub, &json, &sub.name) {
+                    Ok(Some(v)) => {
+                        out.insert(sub.name.clone(), v);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+    let mut out = Map::new();
+    collect(filter, attr, &mut out).then_some(out)
+}
+
+/// Group membership: never in the document, translated to [`MemberChange`]s.
+fn apply_members(
+    ctx: &Ctx<'_>,
+    filter: Option<&Filter>,
+    sub: Option<&Attribute>,
+    value: Option<&Value>,
+    display: &str,
+    changes: &mut Vec<MemberChange>,
+) -> ScimResult<()> {
+    if let Some(sub) = sub {
+        if sub.mutability == Mutability::ReadOnly {
+            if ctx.pathless {
+                return Ok(());
+            }
+            return Err(ScimError::mutability(format!(
+                "attribute '{display}' is readOnly"
+            )));
+        }
+        return Err(ScimError::invalid_path(format!(
+            "'{display}' cannot be patched; use 'members' or 'members[value eq \"id\"]'"
+        )));
+    }
+    let value = value.filter(|v| !v.is_null());
+    match (ctx.kind, filter) {
+        (PatchOpKind::Add, None) => {
+            let members = match value {
+                Some(v) => parse_members(v, display)?,
+                None => Vec::new(),
+            };
+            if !members.is_empty() {
+                changes.push(MemberChange::Add(members));
+            }
+        }
+        (PatchOpKind::Replace, None) => {
+            let members = match value {
+                Some(v) => parse_members(v, display)?,
+                None => Vec::new(),
+            };
+            changes.push(MemberChange::ReplaceAll(members));
+        }
+        (PatchOpKind::Remove, None) => match value {
+            None => changes.push(MemberChange::RemoveAll),
+            // Entra's legacy form: remove only the listed members.
+            Some(v) => {
+                let ids: Vec<String> = parse_members(v, display)?
+                    .into_iter()
+                    .map(|m| m.value)
+                    .collect();
+                if !ids.is_empty() {
+                    changes.push(MemberChange::Remove(ids));
+                }
+            }
+        },
+        (PatchOpKind::Remove, Some(f)) => {
+            let mut ids = Vec::new();
+            if member_ids(f, &mut ids) {
+                changes.push(MemberChange::Remove(ids));
+            } else {
+                changes.push(MemberChange::RemoveMatching(f.clone()));
+            }
+        }
+        (PatchOpKind::Add | PatchOpKind::Replace, Some(_)) => {
+            return Err(ScimError::invalid_path(
+                "add/replace on 'members' takes no value filter; use path 'members' with a value",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `value eq "a"` or `value eq "a" or value eq "b"` → the ids.
+fn member_ids(f: &Filter, out: &mut Vec<String>) -> bool {
+    match f {
+        Filter::Or(a, b) => member_ids(a, out) && member_ids(b, out),
+        Filter::Attr {
+            path,
+            test: AttrTest::Compare(CompareOp::Eq, CompValue::String(id)),
+        } if path.urn.is_none()
+            && path.sub_attr.is_none()
+            && path.name.eq_ignore_ascii_case("value") =>
+        {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Document helpers.
+
+fn qualified(ext: Option<&Schema>, attr: &Attribute) -> String {
+    match ext {
+        Some(e) => format!("{}:{}", e.id, attr.name),
+        None => attr.name.clone(),
+    }
+}
+
+/// Removes and returns the value under `key` (case-insensitive; every variant is removed).
+fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    let keys: Vec<String> = map
+        .keys()
+        .filter(|k| k.eq_ignore_ascii_case(key))
+        .cloned()
+        .collect();
+    let mut found = None;
+    for k in keys {
+        let v = map.shift_remove(&k);
+        if k == key || found.is_none() {
+            found = v;
+        }
+    }
+    found
+}
+
+fn remove_ci(map: &mut Map<String, Value>, key: &str) {
+    take_ci(map, key);
+}
+
+fn sub_present(value: &Value, sub: &str) -> bool {
+    match value {
+        Value::Object(o) => get_ci_map(o, sub).is_some_and(|v| !v.is_null()),
+        Value::Array(a) => a.iter().any(|x| sub_present(x, sub)),
+        _ => false,
+    }
+}
+
+fn as_object(v: Option<Value>) -> Map<String, Value> {
+    match v {
+        Some(Value::Object(o)) => o,
+        _ => Map::new(),
+    }
+}
+
+fn as_array(v: Option<Value>) -> Vec<Value> {
+    match v {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other],
+    }
+}
+
+fn non_empty(o: Map<String, Value>) -> Option<Value> {
+    (!o.is_empty()).then_some(Value::Object(o))
+}
+
+fn non_empty_array(a: Vec<Value>) -> Option<Value> {
+    (!a.is_empty()).then_some(Value::Array(a))
+}
+
+fn is_empty_object(v: &Value) -> bool {
+    v.as_object().is_some_and(Map::is_empty)
+}
+
+/// RFC 7644 §3.5.2: setting `primary` to true on one value sets it to false on the others.
+fn clear_primary(items: &mut [Value]) {
+    for item in items {
+        if let Value::Object(o) = item {
+            if o.get("primary") == Some(&Value::Bool(true)) {
+                o.insert("primary".into(), Value::Bool(false));
+            }
+        }
+    }
+}
+
+/// Sets (or, for null, removes) one sub-attribute of a complex value.
+fn set_sub(
+    obj: &mut Map<String, Value>,
+    sub: &Attribute,
+    raw: &Value,
+    display: &str,
+) -> ScimResult<()> {
+    take_ci(obj, &sub.name);
+    if let Some(v) = normalize_value(sub, raw, display)? {
+        obj.insert(sub.name.clone(), v);
+    }
+    Ok(())
+}
+
+/// Merges an object of sub-attributes into a complex value (null removes).
+fn merge_complex(
+    obj: &mut Map<String, Value>,
+    attr: &Attribute,
+    raw: &Value,
+    display: &str,
+) -> ScimResult<()> {
+    match raw {
+        Value::Object(update) => merge_complex_map(obj, attr, update, display),
+        _ => Err(ScimError::invalid_value(format!(
+            "invalid value for '{display}': expected an object"
+        ))),
+    }
+}
+
+fn merge_complex_map(
+    obj: &mut Map<String, Value>,
+    attr: &Attribute,
+    update: &Map<String, Value>,
+    display: &str,
+) -> ScimResult<()> {
+    for (k, v) in update {
+        let Some(sub) = attr.sub_attribute(k) else {
+            return Err(ScimError::invalid_path(format!(
+                "unknown attribute '{display}.{k}'"
+            )));
+        };
+        if matches!(sub.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
+            continue;
+        }
+        set_sub(obj, sub, v, &format!("{display}.{}", sub.name))?;
+    }
+    Ok(())
+}
+
+/// Whether `given` (from a remove's value) designates `item`: equal, or, for complex
+/// values, every given sub-attribute equal (caseExact=false strings compare
+/// case-insensitively).
+fn value_matches(attr: &Attribute, given: &Value, item: &Value) -> bool {
+    match (given, item) {
+        (Value::Object(g), Value::Object(i)) => {
+            !g.is_empty()
+                && g.iter().all(|(k, gv)| {
+                    let sub = attr.sub_attribute(k);
+                    i.get(k).is_some_and(|iv| match (sub, gv, iv) {
+                        (Some(s), Value::String(a), Value::String(b)) if !s.case_exact => {
+                            a.to_lowercase() == b.to_lowercase()
+                        }
+                        _ => gv == iv,
+                    })
+                })
+        }
+        (Value::String(a), Value::String(b)) if !attr.case_exact => {
+            a.to_lowercase() == b.to_lowercase()
+        }
+        _ => given == item,
+    }
+}
