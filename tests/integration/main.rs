@@ -1,1 +1,6 @@
+//! The one integration-test binary (each `tests/*.rs` file would be another slow link).
+//! Every storage-touching test runs on SQLite and on PostgreSQL.
 
+mod support;
+
+mod scim_basics;
