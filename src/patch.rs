@@ -646,11 +646,15 @@ fn element_update(
         m.insert(sub.name.clone(), raw.clone());
         return Ok(m);
     }
-    match raw {
+    let one = match raw {
+        Value::Array(a) => match a.as_slice() {
+            [one] => one,
+            _ => raw,
+        },
+        _ => raw,
+    };
+    match one {
         Value::Object(o) => Ok(o.clone()),
-        Value::Array(a) if a.len() == 1 && a[0].is_object() => {
-            Ok(a[0].as_object().cloned().unwrap_or_default())
-        }
         Value::Null => Ok(Map::new()),
         _ => Err(ScimError::invalid_value(format!(
             "invalid value for '{display}': expected an object of {} sub-attributes",
@@ -1517,6 +1521,19 @@ mod tests {
             doc["addresses"],
             json!([{"type": "work", "streetAddress": "1 Main", "country": "SE"}])
         );
+    }
+
+    #[test]
+    fn filters_match_case_insensitively() {
+        let mut start = bob();
+        start["emails"][1]["type"] = json!("Work");
+        let doc = patch_user(
+            &start,
+            json!([{"op": "Replace", "path": "EMAILS[TYPE EQ \"work\"].VALUE", "value": "n@x"}]),
+        )
+        .unwrap();
+        assert_eq!(doc["emails"].as_array().map(Vec::len), Some(2));
+        assert_eq!(doc["emails"][1]["value"], "n@x");
     }
 
     #[test]
