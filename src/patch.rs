@@ -646,11 +646,15 @@ fn element_update(
         m.insert(sub.name.clone(), raw.clone());
         return Ok(m);
     }
-    match raw {
+    let one = match raw {
+        Value::Array(a) => match a.as_slice() {
+            [one] => one,
+            _ => raw,
+        },
+        _ => raw,
+    };
+    match one {
         Value::Object(o) => Ok(o.clone()),
-        Value::Array(a) if a.len() == 1 && a[0].is_object() => {
-            Ok(a[0].as_object().cloned().unwrap_or_default())
-        }
         Value::Null => Ok(Map::new()),
         _ => Err(ScimError::invalid_value(format!(
             "invalid value for '{display}': expected an object of {} sub-attributes",
@@ -936,5 +940,1021 @@ fn value_matches(attr: &Attribute, given: &Value, item: &Value) -> bool {
             a.to_lowercase() == b.to_lowercase()
         }
         _ => given == item,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ScimType;
+    use crate::schema::{Registry, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+    use serde_json::json;
+
+    const ENT: &str = ENTERPRISE_USER_SCHEMA;
+
+    fn body(ops: Value) -> Value {
+        json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops})
+    }
+
+    fn patch_user(doc: &Value, ops: Value) -> ScimResult<Value> {
+        let ops = parse_patch_request(&body(ops))?;
+        apply_patch(doc, &ops, &Registry::get().user).map(|o| {
+            assert!(o.member_changes.is_empty());
+            o.doc
+        })
+    }
+
+    fn patch_group(doc: &Value, ops: Value) -> ScimResult<PatchOutcome> {
+        let ops = parse_patch_request(&body(ops))?;
+        apply_patch(doc, &ops, &Registry::get().group)
+    }
+
+    fn err(r: ScimResult<impl std::fmt::Debug>) -> (ScimType, String) {
+        let e = r.expect_err("expected an error");
+        (e.scim_type.expect("scimType"), e.detail)
+    }
+
+    fn bob() -> Value {
+        json!({
+            "schemas": [USER_SCHEMA],
+            "userName": "bob@contoso.com",
+            "name": {"givenName": "Bob", "familyName": "Smith"},
+            "active": true,
+            "emails": [
+                {"value": "bob@home.example", "type": "home"},
+                {"value": "bob@contoso.com", "type": "work", "primary": true}
+            ]
+        })
+    }
+
+    fn plain() -> Value {
+        json!({"schemas": [USER_SCHEMA], "userName": "u1", "active": true})
+    }
+
+    fn group() -> Value {
+        json!({"schemas": [GROUP_SCHEMA], "displayName": "Sales", "externalId": "e1"})
+    }
+
+    fn members(ids: &[&str]) -> Vec<MemberRef> {
+        ids.iter()
+            .map(|id| MemberRef {
+                value: id.to_string(),
+                member_type: None,
+            })
+            .collect()
+    }
+
+    // --- parse_patch_request -----------------------------------------------------------
+
+    #[test]
+    fn parses_capitalised_and_lower_case_ops_and_keys() {
+        let ops = parse_patch_request(&json!({
+            "schemas": ["URN:IETF:PARAMS:SCIM:API:MESSAGES:2.0:PATCHOP"],
+            "operations": [
+                {"op": "Add", "path": "nickName", "value": "Babs", "name": "addMember"},
+                {"Op": "REPLACE", "Path": "active", "Value": "False"},
+                {"op": "remove", "path": "emails[type eq \"work\"]"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[0].op, PatchOpKind::Add);
+        assert_eq!(
+            ops[0].path,
+            Some(PatchPath::Attr(AttrPath::simple("nickName")))
+        );
+        assert_eq!(ops[0].value, Some(json!("Babs")));
+        assert_eq!(ops[1].op, PatchOpKind::Replace);
+        assert_eq!(ops[1].value, Some(json!("False")));
+        assert_eq!(ops[2].op, PatchOpKind::Remove);
+        assert!(matches!(ops[2].path, Some(PatchPath::ValuePath { .. })));
+        assert_eq!(ops[2].value, None);
+    }
+
+    #[test]
+    fn parse_errors() {
+        let one = |op: Value| parse_patch_request(&body(json!([op])));
+        // schemas
+        assert_eq!(
+            err(parse_patch_request(
+                &json!({"Operations": [{"op": "add", "path": "nickName", "value": "x"}]})
+            ))
+            .0,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(
+            err(parse_patch_request(&json!({"schemas": [USER_SCHEMA], "Operations": [{"op": "add", "path": "nickName", "value": "x"}]}))).0,
+            ScimType::InvalidSyntax
+        );
+        // Operations
+        assert_eq!(
+            err(parse_patch_request(&json!({"schemas": [PATCH_OP_SCHEMA]}))).0,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(
+            err(parse_patch_request(&body(json!([])))).0,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(
+            err(parse_patch_request(&body(json!({"op": "add"})))).0,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(
+            err(parse_patch_request(&json!([1]))).0,
+            ScimType::InvalidSyntax
+        );
+        // op
+        assert_eq!(
+            err(one(json!({"op": "move", "path": "nickName", "value": "x"}))).0,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(
+            err(one(json!({"path": "nickName", "value": "x"}))).0,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(
+            err(one(json!({"op": 1, "path": "nickName", "value": "x"}))).0,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(err(one(json!("add"))).0, ScimType::InvalidSyntax);
+        // path
+        assert_eq!(
+            err(one(
+                json!({"op": "add", "path": "emails[type eq", "value": "x"})
+            ))
+            .0,
+            ScimType::InvalidPath
+        );
+        assert_eq!(
+            err(one(json!({"op": "add", "path": 5, "value": "x"}))).0,
+            ScimType::InvalidPath
+        );
+        assert_eq!(err(one(json!({"op": "remove"}))).0, ScimType::NoTarget);
+        assert_eq!(
+            err(one(json!({"op": "remove", "path": ""}))).0,
+            ScimType::NoTarget
+        );
+        // path-less values
+        assert_eq!(
+            err(one(json!({"op": "add", "value": "x"}))).0,
+            ScimType::InvalidValue
+        );
+        assert_eq!(err(one(json!({"op": "replace"}))).0, ScimType::InvalidValue);
+        // too many
+        let many: Vec<Value> = (0..1001)
+            .map(|_| json!({"op": "add", "path": "nickName", "value": "x"}))
+            .collect();
+        assert_eq!(
+            err(parse_patch_request(&body(Value::Array(many)))).0,
+            ScimType::TooMany
+        );
+        let ok: Vec<Value> = (0..1000)
+            .map(|_| json!({"op": "add", "path": "nickName", "value": "x"}))
+            .collect();
+        assert_eq!(
+            parse_patch_request(&body(Value::Array(ok))).unwrap().len(),
+            1000
+        );
+    }
+
+    // --- entra-scim.md §3: users ---------------------------------------------------------
+
+    #[test]
+    fn entra_update_user_multi_valued_keeps_home_email() {
+        let doc = patch_user(&bob(), json!([
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com"},
+            {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc["emails"],
+            json!([
+                {"value": "bob@home.example", "type": "home"},
+                {"value": "updatedEmail@microsoft.com", "type": "work", "primary": true}
+            ])
+        );
+        assert_eq!(
+            doc["name"],
+            json!({"givenName": "Bob", "familyName": "updatedFamilyName"})
+        );
+    }
+
+    #[test]
+    fn replace_work_email_creates_it_when_absent_and_keeps_home() {
+        let mut start = bob();
+        start["emails"] = json!([{"value": "bob@home.example", "type": "home"}]);
+        for op in ["Replace", "Add", "replace", "add"] {
+            let doc = patch_user(
+                &start,
+                json!([
+                    {"op": op, "path": "emails[type eq \"work\"].value", "value": "bob@contoso.com"}
+                ]),
+            )
+            .unwrap();
+            assert_eq!(
+                doc["emails"],
+                json!([
+                    {"value": "bob@home.example", "type": "home"},
+                    {"type": "work", "value": "bob@contoso.com"}
+                ]),
+                "{op}"
+            );
+        }
+        // No emails at all; proxyAddresses mapping with a capital V.
+        let doc = patch_user(
+            &plain(),
+            json!([
+                {"op": "Add", "path": "emails[type eq \"other\"].Value", "value": "smtp:x@y"}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["emails"],
+            json!([{"type": "other", "value": "smtp:x@y"}])
+        );
+        // Mobile and work phone.
+        let doc = patch_user(
+            &plain(),
+            json!([
+                {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "555"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "556"},
+                {"op": "Replace", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "557"}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["phoneNumbers"],
+            json!([{"type": "mobile", "value": "557"}, {"type": "work", "value": "556"}])
+        );
+    }
+
+    #[test]
+    fn filtered_ops_on_the_same_filter_build_one_element() {
+        let doc = patch_user(&plain(), json!([
+            {"op": "Add", "path": "addresses[type eq \"work\"].streetAddress", "value": "1 Main St"},
+            {"op": "Add", "path": "addresses[type eq \"work\"].postalCode", "value": "12345"},
+            {"op": "Add", "path": "addresses[type eq \"work\"].locality", "value": "Springfield"},
+            {"op": "Add", "path": "addresses[type eq \"work\"].formatted", "value": "1 Main St, Springfield"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc["addresses"],
+            json!([{"type": "work", "streetAddress": "1 Main St", "postalCode": "12345",
+                    "locality": "Springfield", "formatted": "1 Main St, Springfield"}])
+        );
+        // Element derived from `and`-joined eq terms, with coercion.
+        let doc = patch_user(&plain(), json!([
+            {"op": "add", "path": "emails[type eq \"work\" and primary eq true].value", "value": "a@b.c"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc["emails"],
+            json!([{"type": "work", "primary": true, "value": "a@b.c"}])
+        );
+        // A filter that cannot describe an element: RFC noTarget.
+        let (t, _) = err(patch_user(
+            &plain(),
+            json!([
+                {"op": "replace", "path": "emails[type eq \"work\" or type eq \"home\"].value", "value": "a@b.c"}
+            ]),
+        ));
+        assert_eq!(t, ScimType::NoTarget);
+        let (t, _) = err(patch_user(
+            &plain(),
+            json!([
+                {"op": "replace", "path": "emails[value co \"x\"].value", "value": "a@b.c"}
+            ]),
+        ));
+        assert_eq!(t, ScimType::NoTarget);
+    }
+
+    #[test]
+    fn entra_update_user_name_and_disable() {
+        let doc = patch_user(&plain(), json!([
+            {"op": "Replace", "path": "userName", "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc["userName"],
+            "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
+        );
+        for (v, expected) in [
+            (json!(false), false),
+            (json!("False"), false),
+            (json!("false"), false),
+            (json!("FALSE"), false),
+            (json!("True"), true),
+            (json!(true), true),
+        ] {
+            let mut start = plain();
+            start["active"] = json!(!expected);
+            for op in ["Replace", "replace", "Add"] {
+                let doc =
+                    patch_user(&start, json!([{"op": op, "path": "active", "value": v}])).unwrap();
+                assert_eq!(doc["active"], json!(expected), "{op} {v}");
+            }
+        }
+        let (t, d) = err(patch_user(
+            &plain(),
+            json!([{"op": "Replace", "path": "active", "value": "no"}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+        assert!(d.contains("active"), "{d}");
+    }
+
+    #[test]
+    fn entra_add_single_valued_both_dialects() {
+        for op in ["Add", "add"] {
+            let doc = patch_user(
+                &plain(),
+                json!([{"op": op, "path": "nickName", "value": "Babs"}]),
+            )
+            .unwrap();
+            assert_eq!(doc["nickName"], "Babs");
+            // add on an attribute that already has a value replaces it
+            let doc = patch_user(
+                &doc,
+                json!([{"op": op, "path": "nickname", "value": "Barbara"}]),
+            )
+            .unwrap();
+            assert_eq!(doc["nickName"], "Barbara");
+        }
+        let doc = patch_user(
+            &plain(),
+            json!([{"op": "Add", "path": "name.givenName", "value": "Kkom"}]),
+        )
+        .unwrap();
+        assert_eq!(doc["name"], json!({"givenName": "Kkom"}));
+    }
+
+    #[test]
+    fn entra_legacy_replace_several_attributes() {
+        let doc = patch_user(&bob(), json!([
+            {"op": "Replace", "path": "displayName", "value": "Bjfe"},
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "bjfe@contoso.com"},
+            {"op": "Replace", "path": "name.givenName", "value": "Kkom"},
+            {"op": "Replace", "path": "name.familyName", "value": "Unua"},
+            {"op": "Replace", "path": "externalId", "value": "ext-1"},
+            {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber", "value": "Aklq"}
+        ]))
+        .unwrap();
+        assert_eq!(doc["displayName"], "Bjfe");
+        assert_eq!(
+            doc["emails"][1],
+            json!({"value": "bjfe@contoso.com", "type": "work", "primary": true})
+        );
+        assert_eq!(
+            doc["name"],
+            json!({"givenName": "Kkom", "familyName": "Unua"})
+        );
+        assert_eq!(doc["externalId"], "ext-1");
+        assert_eq!(doc[ENT], json!({"employeeNumber": "Aklq"}));
+        assert_eq!(doc["schemas"], json!([USER_SCHEMA, ENT]));
+    }
+
+    #[test]
+    fn entra_flagged_pathless_replace_with_dotted_and_urn_keys() {
+        let doc = patch_user(&bob(), json!([
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "kkom@contoso.com"},
+            {"op": "replace", "value": {
+                "displayName": "Bjfe",
+                "name.givenName": "Kkom",
+                "name.familyName": "Unua",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"
+            }}
+        ]))
+        .unwrap();
+        assert_eq!(doc["displayName"], "Bjfe");
+        assert_eq!(
+            doc["name"],
+            json!({"givenName": "Kkom", "familyName": "Unua"})
+        );
+        assert_eq!(doc[ENT]["employeeNumber"], "Aklq");
+        assert_eq!(doc["emails"][0]["value"], "bob@home.example");
+        assert_eq!(doc["emails"][1]["value"], "kkom@contoso.com");
+        assert_eq!(doc["schemas"], json!([USER_SCHEMA, ENT]));
+    }
+
+    #[test]
+    fn pathless_extension_object_key_and_case_insensitive_names() {
+        let doc = patch_user(&plain(), json!([
+            {"op": "Add", "value": {
+                "NickName": "Babs",
+                "Name": {"GivenName": "Barbara"},
+                "active": "False",
+                ENT: {"Department": "Sales", "manager": "m1", "manager.value": "m2"},
+                "urn:ietf:params:scim:schemas:extension:medius:2.0:User:configurationFilter": "nordic",
+                "id": "ignored", "meta": {"x": 1}, "groups": [{"value": "g"}],
+                "urn:ietf:params:scim:schemas:extension:scimd:2.0:User": {"company": "x"}
+            }}
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc,
+            json!({
+                "schemas": [USER_SCHEMA, ENT, "urn:ietf:params:scim:schemas:extension:medius:2.0:User"],
+                "userName": "u1", "active": false, "nickName": "Babs", "name": {"givenName": "Barbara"},
+                ENT: {"department": "Sales", "manager": {"value": "m2"}},
+                "urn:ietf:params:scim:schemas:extension:medius:2.0:User": {"configurationFilter": "nordic"}
+            })
+        );
+    }
+
+    #[test]
+    fn complex_values_merge_and_null_removes() {
+        // Path-less replace merges sub-attributes of a complex attribute.
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "replace", "value": {"name": {"givenName": "Robert"}}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["name"],
+            json!({"givenName": "Robert", "familyName": "Smith"})
+        );
+        // So does add, and (RFC 7644 §3.5.2.3) replace with path "name".
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "add", "path": "name", "value": {"middleName": "J"}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["name"],
+            json!({"givenName": "Bob", "familyName": "Smith", "middleName": "J"})
+        );
+        let doc = patch_user(&bob(), json!([{"op": "replace", "path": "name", "value": {"givenName": "Rob", "familyName": null}}])).unwrap();
+        assert_eq!(doc["name"], json!({"givenName": "Rob"}));
+        // Replace with null clears.
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "replace", "path": "name", "value": null}]),
+        )
+        .unwrap();
+        assert!(doc.get("name").is_none());
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "replace", "path": "emails", "value": null}]),
+        )
+        .unwrap();
+        assert!(doc.get("emails").is_none());
+    }
+
+    #[test]
+    fn multi_valued_add_appends_and_replace_replaces() {
+        let doc = patch_user(&bob(), json!([
+            {"op": "add", "path": "emails", "value": [{"value": "bob@home.example", "type": "home"}, {"value": "b@other", "type": "other"}]},
+            {"op": "add", "path": "emails", "value": {"value": "b@single", "type": "other"}}
+        ]))
+        .unwrap();
+        assert_eq!(doc["emails"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            doc["emails"][3],
+            json!({"value": "b@single", "type": "other"})
+        );
+        // A new primary email demotes the old one.
+        let doc = patch_user(&bob(), json!([
+            {"op": "add", "path": "emails", "value": [{"value": "new@x", "type": "work", "Primary": "True"}]}
+        ]))
+        .unwrap();
+        assert_eq!(doc["emails"][1]["primary"], json!(false));
+        assert_eq!(
+            doc["emails"][2],
+            json!({"value": "new@x", "type": "work", "primary": true})
+        );
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x"}]}]),
+        )
+        .unwrap();
+        assert_eq!(doc["emails"], json!([{"value": "only@x"}]));
+        let (t, _) = err(patch_user(
+            &bob(),
+            json!([{"op": "replace", "path": "emails",
+            "value": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+        // emails[...].primary = true demotes the others
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]),
+        )
+        .unwrap();
+        assert_eq!(doc["emails"][0]["primary"], json!(true));
+        assert_eq!(doc["emails"][1]["primary"], json!(false));
+    }
+
+    #[test]
+    fn removes() {
+        let doc = patch_user(&bob(), json!([{"op": "remove", "path": "name.givenName"}])).unwrap();
+        assert_eq!(doc["name"], json!({"familyName": "Smith"}));
+        let doc = patch_user(&doc, json!([{"op": "remove", "path": "name.familyName"}])).unwrap();
+        assert!(doc.get("name").is_none());
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "Remove", "path": "emails[type eq \"work\"]"}]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["emails"],
+            json!([{"value": "bob@home.example", "type": "home"}])
+        );
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "remove", "path": "emails[type eq \"work\"].primary"}]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["emails"][1],
+            json!({"value": "bob@contoso.com", "type": "work"})
+        );
+        // Idempotent: absent things.
+        for path in [
+            "emails[type eq \"fax\"]",
+            "nickName",
+            "phoneNumbers",
+            "name.middleName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            "addresses[type eq \"work\"].locality",
+        ] {
+            let doc = patch_user(&bob(), json!([{"op": "remove", "path": path}])).unwrap();
+            assert_eq!(doc, bob(), "{path}");
+        }
+        let doc = patch_user(&bob(), json!([{"op": "remove", "path": "emails"}])).unwrap();
+        assert!(doc.get("emails").is_none());
+        // Remove only the listed values.
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "remove", "path": "emails", "value": [{"value": "BOB@HOME.EXAMPLE"}]}]),
+        )
+        .unwrap();
+        assert_eq!(doc["emails"].as_array().unwrap().len(), 1);
+        // Removing a required attribute fails validation.
+        let (t, d) = err(patch_user(
+            &bob(),
+            json!([{"op": "remove", "path": "userName"}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+        assert!(d.contains("userName"), "{d}");
+        let (t, _) = err(patch_user(
+            &bob(),
+            json!([{"op": "replace", "path": "userName", "value": null}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+    }
+
+    #[test]
+    fn replace_filtered_element_with_object_merges() {
+        let doc = patch_user(&bob(), json!([
+            {"op": "replace", "path": "emails[type eq \"work\"]", "value": {"value": "w@x", "display": "W"}}
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc["emails"][1],
+            json!({"value": "w@x", "type": "work", "primary": true, "display": "W"})
+        );
+        // nothing matches: created
+        let doc = patch_user(&plain(), json!([
+            {"op": "replace", "path": "addresses[type eq \"work\"]", "value": {"streetAddress": "1 Main", "country": "SE"}}
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc["addresses"],
+            json!([{"type": "work", "streetAddress": "1 Main", "country": "SE"}])
+        );
+    }
+
+    #[test]
+    fn filters_match_case_insensitively() {
+        let mut start = bob();
+        start["emails"][1]["type"] = json!("Work");
+        let doc = patch_user(
+            &start,
+            json!([{"op": "Replace", "path": "EMAILS[TYPE EQ \"work\"].VALUE", "value": "n@x"}]),
+        )
+        .unwrap();
+        assert_eq!(doc["emails"].as_array().map(Vec::len), Some(2));
+        assert_eq!(doc["emails"][1]["value"], "n@x");
+    }
+
+    #[test]
+    fn postman_replace_without_value_is_a_no_op() {
+        let doc = patch_user(&plain(), json!([{"op": "Replace", "path": "userName"}])).unwrap();
+        assert_eq!(doc, plain());
+    }
+
+    // --- manager -------------------------------------------------------------------------
+
+    fn with_manager(id: &str) -> Value {
+        let mut d = plain();
+        d["schemas"] = json!([USER_SCHEMA, ENT]);
+        d[ENT] = json!({"department": "Sales", "manager": {"value": id}});
+        d
+    }
+
+    #[test]
+    fn manager_add_and_replace_in_every_form() {
+        let cases = [
+            json!({"op": "Add", "path": "manager", "value": [{"$ref": "http://host/scim/Users/00aa", "value": "00aa"}]}),
+            json!({"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "00aa"}),
+            json!({"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": {"value": "00aa"}}),
+            json!({"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager", "value": "00aa"}),
+            json!({"op": "Replace", "path": "manager", "value": "00aa"}),
+            json!({"op": "replace", "path": "manager.value", "value": "00aa"}),
+            json!({"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", "value": "00aa"}),
+            json!({"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": "00aa"}}),
+            json!({"op": "replace", "value": {ENT: {"manager": {"Value": "00aa", "displayName": "Boss"}}}}),
+        ];
+        for (i, op) in cases.iter().enumerate() {
+            for start in [plain(), with_manager("old")] {
+                let doc = patch_user(&start, json!([op])).unwrap();
+                let m = &doc[ENT]["manager"];
+                assert_eq!(m["value"], "00aa", "case {i}: {doc}");
+                if i == 0 {
+                    assert_eq!(m["$ref"], "http://host/scim/Users/00aa");
+                } else {
+                    assert_eq!(m, &json!({"value": "00aa"}), "case {i}");
+                }
+                assert_eq!(doc["schemas"], json!([USER_SCHEMA, ENT]));
+            }
+        }
+    }
+
+    #[test]
+    fn manager_removal_forms() {
+        let gone = |ops: Value| {
+            let doc = patch_user(&with_manager("m1"), ops).unwrap();
+            assert_eq!(doc[ENT], json!({"department": "Sales"}), "{doc}");
+        };
+        gone(
+            json!([{"op": "Remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}]),
+        );
+        gone(json!([{"op": "remove", "path": "manager"}]));
+        gone(json!([{"op": "remove", "path": "manager", "value": "m1"}]));
+        gone(json!([{"op": "remove", "path": "manager", "value": [{"value": "m1"}]}]));
+        gone(json!([{"op": "remove", "path": "manager[value eq \"m1\"]"}]));
+        gone(json!([{"op": "remove", "path": "manager.value"}]));
+        gone(json!([{"op": "Replace", "path": "manager", "value": ""}]));
+        gone(json!([{"op": "Replace", "path": "manager", "value": null}]));
+        gone(json!([{"op": "Add", "path": "manager", "value": []}]));
+        // A value naming another manager: nothing removed.
+        for ops in [
+            json!([{"op": "remove", "path": "manager", "value": "m2"}]),
+            json!([{"op": "remove", "path": "manager[value eq \"m2\"]"}]),
+        ] {
+            let doc = patch_user(&with_manager("m1"), ops).unwrap();
+            assert_eq!(doc[ENT]["manager"], json!({"value": "m1"}));
+        }
+        // Removing the last extension attribute drops the extension.
+        let doc = patch_user(&with_manager("m1"), json!([
+            {"op": "remove", "path": "manager"},
+            {"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"}
+        ]))
+        .unwrap();
+        assert_eq!(doc, plain());
+        // Manager wrong type.
+        let (t, _) = err(patch_user(
+            &plain(),
+            json!([{"op": "add", "path": "manager", "value": 42}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+        let (t, _) = err(patch_user(
+            &plain(),
+            json!([{"op": "add", "path": "manager.displayName", "value": "x"}]),
+        ));
+        assert_eq!(t, ScimType::Mutability);
+    }
+
+    // --- groups --------------------------------------------------------------------------
+
+    #[test]
+    fn entra_group_display_name_and_members() {
+        let out = patch_group(&group(), json!([
+            {"op": "Replace", "path": "displayName", "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            out.doc["displayName"],
+            "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"
+        );
+        assert!(out.member_changes.is_empty());
+
+        let out = patch_group(&group(), json!([
+            {"op": "Add", "path": "members", "value": [{"$ref": null, "value": "f648f8d5ea4e4cd38e9c"}]}
+        ]))
+        .unwrap();
+        assert_eq!(out.doc, group());
+        assert_eq!(
+            out.member_changes,
+            vec![MemberChange::Add(members(&["f648f8d5ea4e4cd38e9c"]))]
+        );
+
+        // Legacy removal: value array — only those.
+        let out = patch_group(&group(), json!([
+            {"op": "Remove", "path": "members", "value": [{"$ref": null, "value": "f648f8d5ea4e4cd38e9c"}]}
+        ]))
+        .unwrap();
+        assert_eq!(
+            out.member_changes,
+            vec![MemberChange::Remove(vec!["f648f8d5ea4e4cd38e9c".into()])]
+        );
+        let out = patch_group(
+            &group(),
+            json!([{"op": "Remove", "path": "members", "value": [{"value": "u1091"}]}]),
+        )
+        .unwrap();
+        assert_eq!(
+            out.member_changes,
+            vec![MemberChange::Remove(vec!["u1091".into()])]
+        );
+
+        // Flagged removal: filter path.
+        let out = patch_group(&group(), json!([
+            {"op": "remove", "path": "members[value eq \"7f4bc1a3-285e-48ae-8202-5accb43efb0e\"]"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            out.member_changes,
+            vec![MemberChange::Remove(vec![
+                "7f4bc1a3-285e-48ae-8202-5accb43efb0e".into()
+            ])]
+        );
+    }
+
+    #[test]
+    fn group_member_forms() {
+        // Several members in one op, several ops in one request, in order.
+        let out = patch_group(&group(), json!([
+            {"op": "Add", "path": "members", "value": [{"value": "u1", "type": "User"}, {"value": "u2"}], "name": "addMember"},
+            {"op": "add", "path": "members", "value": "string id 1"},
+            {"op": "remove", "path": "members[value eq \"a\" or value eq \"b\"]"},
+            {"op": "remove", "path": "members[type eq \"Group\"]"},
+            {"op": "replace", "path": "members", "value": [{"value": "u9"}]},
+            {"op": "replace", "path": "members", "value": []},
+            {"op": "remove", "path": "members"},
+            {"op": "add", "value": {"members": [{"value": "u5"}], "displayName": "New"}}
+        ]))
+        .unwrap();
+        let filter = crate::filter::parse_filter("type eq \"Group\"").unwrap();
+        assert_eq!(
+            out.member_changes,
+            vec![
+                MemberChange::Add(vec![
+                    MemberRef {
+                        value: "u1".into(),
+                        member_type: Some("User".into())
+                    },
+                    MemberRef {
+                        value: "u2".into(),
+                        member_type: None
+                    },
+                ]),
+                MemberChange::Add(members(&["string id 1"])),
+                MemberChange::Remove(vec!["a".into(), "b".into()]),
+                MemberChange::RemoveMatching(filter),
+                MemberChange::ReplaceAll(members(&["u9"])),
+                MemberChange::ReplaceAll(vec![]),
+                MemberChange::RemoveAll,
+                MemberChange::Add(members(&["u5"])),
+            ]
+        );
+        assert_eq!(out.doc["displayName"], "New");
+        assert!(out.doc.get("members").is_none());
+        // Errors.
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "add", "path": "members", "value": [{"type": "User"}]}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "add", "path": "members", "value": 5}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "replace", "path": "members[value eq \"a\"].display", "value": "x"}]),
+        ));
+        assert_eq!(t, ScimType::Mutability);
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "replace", "path": "members[value eq \"a\"].value", "value": "x"}]),
+        ));
+        assert_eq!(t, ScimType::InvalidPath);
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "add", "path": "members[value eq \"a\"]", "value": {"value": "a"}}]),
+        ));
+        assert_eq!(t, ScimType::InvalidPath);
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "replace", "path": "members.display", "value": "x"}]),
+        ));
+        assert_eq!(t, ScimType::Mutability);
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "replace", "path": "displayName", "value": ""}]),
+        ));
+        assert_eq!(t, ScimType::InvalidValue);
+        let (t, _) = err(patch_group(
+            &group(),
+            json!([{"op": "add", "path": "userName", "value": "x"}]),
+        ));
+        assert_eq!(t, ScimType::InvalidPath);
+    }
+
+    // --- RFC 7644 §3.5.2 examples --------------------------------------------------------
+
+    #[test]
+    fn rfc_7644_examples() {
+        // §3.5.2.1: add without path.
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "add", "value": {
+            "emails": [{"value": "babs@jensen.org", "type": "home"}], "nickname": "Babs"}}]),
+        )
+        .unwrap();
+        assert_eq!(doc["nickName"], "Babs");
+        assert_eq!(doc["emails"].as_array().unwrap().len(), 3);
+        // §3.5.2.2: remove with a complex filter.
+        let doc = patch_user(
+            &bob(),
+            json!([
+                {"op": "remove", "path": "emails[type eq \"work\" and value ew \"contoso.com\"]"}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["emails"],
+            json!([{"value": "bob@home.example", "type": "home"}])
+        );
+        // §3.5.2.2: remove all values of x509Certificates.
+        let mut start = bob();
+        start["x509Certificates"] = json!([{"value": "MIIC"}]);
+        let doc = patch_user(
+            &start,
+            json!([{"op": "remove", "path": "x509Certificates"}]),
+        )
+        .unwrap();
+        assert_eq!(doc, bob());
+        // §3.5.2.3: replace addresses[type eq "work"] and a sub-attribute of it.
+        let mut start = bob();
+        start["addresses"] = json!([{"type": "work", "streetAddress": "old", "locality": "A"},
+                                    {"type": "home", "streetAddress": "home"}]);
+        let doc = patch_user(&start, json!([
+            {"op": "replace", "path": "addresses[type eq \"work\"]", "value": {
+                "type": "work", "streetAddress": "911 Universal City Plaza", "locality": "Hollywood",
+                "region": "CA", "postalCode": "91608", "country": "US",
+                "formatted": "911 Universal City Plaza\nHollywood, CA 91608 US", "primary": true}},
+            {"op": "replace", "path": "addresses[type eq \"work\"].streetAddress", "value": "1010 Broadway Ave"}
+        ]))
+        .unwrap();
+        assert_eq!(doc["addresses"][0]["streetAddress"], "1010 Broadway Ave");
+        assert_eq!(doc["addresses"][0]["locality"], "Hollywood");
+        assert_eq!(doc["addresses"][0]["primary"], true);
+        assert_eq!(
+            doc["addresses"][1],
+            json!({"type": "home", "streetAddress": "home"})
+        );
+        // §3.5.2.3: replace without path.
+        let doc = patch_user(
+            &bob(),
+            json!([{"op": "replace", "value": {
+            "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}],
+            "nickname": "Babs"}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["emails"],
+            json!([{"value": "bjensen@example.com", "type": "work", "primary": true}])
+        );
+    }
+
+    // --- errors and atomicity ------------------------------------------------------------
+
+    #[test]
+    fn path_errors_and_mutability() {
+        let one = |op: Value| err(patch_user(&bob(), json!([op])));
+        let (t, d) = one(json!({"op": "add", "path": "shoeSize", "value": "9"}));
+        assert_eq!(t, ScimType::InvalidPath);
+        assert!(d.contains("shoeSize"), "{d}");
+        assert_eq!(
+            one(json!({"op": "add", "path": "name.nick", "value": "x"})).0,
+            ScimType::InvalidPath
+        );
+        assert_eq!(
+            one(json!({"op": "add", "path": "urn:example:x:foo", "value": "x"})).0,
+            ScimType::InvalidPath
+        );
+        assert_eq!(
+            one(json!({"op": "add", "path": "emails[type eq \"work\"].nope", "value": "x"})).0,
+            ScimType::InvalidPath
+        );
+        assert_eq!(
+            one(json!({"op": "add", "path": "active[value eq true]", "value": "x"})).0,
+            ScimType::InvalidPath
+        );
+        assert_eq!(
+            one(json!({"op": "replace", "value": {"shoeSize": 9}})).0,
+            ScimType::InvalidPath
+        );
+        for path in [
+            "id",
+            "meta",
+            "meta.created",
+            "groups",
+            "urn:ietf:params:scim:schemas:extension:scimd:2.0:User:company",
+            "company",
+        ] {
+            let (t, _) = one(json!({"op": "replace", "path": path, "value": "x"}));
+            assert_eq!(t, ScimType::Mutability, "{path}");
+            let (t, _) = one(json!({"op": "remove", "path": path}));
+            assert_eq!(t, ScimType::Mutability, "{path}");
+        }
+        // Wrong types name the path.
+        for (path, value) in [
+            ("userName", json!(5)),
+            ("name", json!("Bob")),
+            ("name.givenName", json!(["x"])),
+            ("emails", json!([5])),
+            ("emails[type eq \"work\"].value", json!(true)),
+            ("emails[type eq \"work\"]", json!("x")),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                json!({"a": 1}),
+            ),
+        ] {
+            let (t, d) = one(json!({"op": "replace", "path": path, "value": value}));
+            assert_eq!(t, ScimType::InvalidValue, "{path}: {d}");
+        }
+        // Unknown sub-attribute inside a value.
+        assert!(patch_user(
+            &bob(),
+            json!([{"op": "add", "path": "name", "value": {"nick": "x"}}])
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn failing_later_operation_applies_nothing() {
+        let start = bob();
+        let e = patch_user(
+            &start,
+            json!([
+                {"op": "replace", "path": "userName", "value": "changed"},
+                {"op": "replace", "path": "nosuch", "value": "x"}
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
+        assert!(e.detail.starts_with("Operations[1]"), "{}", e.detail);
+        assert_eq!(start, bob());
+        let e = patch_group(
+            &group(),
+            json!([
+                {"op": "add", "path": "members", "value": ["u1"]},
+                {"op": "replace", "path": "displayName", "value": 7}
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn immutable_attribute_with_a_value_cannot_change() {
+        let mut rt = Registry::get().user.clone();
+        let mut schema = (*rt.schema).clone();
+        if let Some(a) = schema.attributes.iter_mut().find(|a| a.name == "nickName") {
+            a.mutability = Mutability::Immutable;
+        }
+        rt.schema = std::sync::Arc::new(schema);
+        let ops = |v: Value| parse_patch_request(&body(v)).unwrap();
+        let set = ops(json!([{"op": "add", "path": "nickName", "value": "Babs"}]));
+        let doc = apply_patch(&plain(), &set, &rt).unwrap().doc;
+        assert_eq!(doc["nickName"], "Babs");
+        let e = apply_patch(&doc, &set, &rt).unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::Mutability));
+        let e = apply_patch(
+            &doc,
+            &ops(json!([{"op": "remove", "path": "nickName"}])),
+            &rt,
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::Mutability));
+    }
+
+    #[test]
+    fn password_is_accepted_and_not_stored() {
+        let doc = patch_user(
+            &plain(),
+            json!([{"op": "replace", "path": "password", "value": "s3cret"}]),
+        )
+        .unwrap();
+        assert_eq!(doc, plain());
+        let doc = patch_user(
+            &plain(),
+            json!([{"op": "replace", "value": {"password": "s3cret"}}]),
+        )
+        .unwrap();
+        assert_eq!(doc, plain());
     }
 }

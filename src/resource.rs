@@ -457,6 +457,7 @@ pub(crate) fn parse_members(value: &Value, path: &str) -> ScimResult<Vec<MemberR
         other => vec![other],
     };
     let mut out: Vec<MemberRef> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {
         let member = match item {
             Value::Null => continue,
@@ -493,7 +494,7 @@ pub(crate) fn parse_members(value: &Value, path: &str) -> ScimResult<Vec<MemberR
                 )))
             }
         };
-        if !out.iter().any(|m| m.value == member.value) {
+        if seen.insert(member.value.clone()) {
             out.push(member);
         }
     }
