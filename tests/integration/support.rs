@@ -1,8 +1,6 @@
 //! Test support: a fresh database per test (a temp SQLite file, or a PostgreSQL schema of
 //! its own), a tenant with a token, and an in-process app to send SCIM requests to.
 
-use std::sync::Arc;
-
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
 use chrono::Utc;
@@ -117,8 +115,18 @@ impl Resp {
             "body: {}",
             self.raw
         );
-        assert_eq!(self.body["status"], status.to_string(), "body: {}", self.raw);
-        assert_eq!(self.body["scimType"].as_str(), scim_type, "body: {}", self.raw);
+        assert_eq!(
+            self.body["status"],
+            status.to_string(),
+            "body: {}",
+            self.raw
+        );
+        assert_eq!(
+            self.body["scimType"].as_str(),
+            scim_type,
+            "body: {}",
+            self.raw
+        );
         assert_eq!(
             self.header("content-type"),
             Some("application/scim+json"),
@@ -178,7 +186,17 @@ impl TestEnv {
             let tenant = store.create_tenant(&name, now).expect("tenant");
             let t = token::generate();
             store
-                .insert_token(&tenant.id, &t.id, &t.secret_sha256, "test", None, None, now)
+                .insert_token(
+                    &scimd::store::tenants::NewTokenRecord {
+                        tenant: &tenant.id,
+                        id: &t.id,
+                        secret_sha256: &t.secret_sha256,
+                        name: "test",
+                        created_by: None,
+                        expires_at: None,
+                    },
+                    now,
+                )
                 .expect("token");
             (tenant.id, t.token, t.id)
         })
@@ -292,9 +310,6 @@ impl TestEnv {
         r.body["id"].as_str().expect("id").to_string()
     }
 }
-
-/// Shared handle for concurrent tests.
-pub type SharedEnv = Arc<TestEnv>;
 
 /// Declares a test that runs on SQLite and on PostgreSQL:
 /// `both_backends!(name, |env| async move { … })`.
