@@ -36,6 +36,8 @@ impl ServeConfig {
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub public_url: String,
+    /// This process's own listener (`http://127.0.0.1:8080`), for the console's probe.
+    pub self_url: String,
     pub max_body_bytes: usize,
 }
 

@@ -1,9 +1,11 @@
 //! scimd: a SCIM 2.0 provisioning target (RFC 7643/7644) with an admin console.
 
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod password;
 pub mod patch;
 pub mod projection;
 pub mod representation;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use scimd::config::{HttpSettings, ServeConfig};
+use scimd::store::console::Role;
 use scimd::store::tenants::NewTokenRecord;
 use scimd::store::Store;
 use scimd::token;
@@ -46,6 +47,24 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage console accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a console account; the password is read from stdin.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["owner", "admin", "viewer"])]
+        role: String,
     },
 }
 
@@ -101,6 +120,7 @@ fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> 
     let now = Utc::now();
     let settings = HttpSettings {
         public_url: cli.serve.public_url(),
+        self_url: format!("http://{}", cli.serve.listen),
         max_body_bytes: cli.serve.max_body_bytes,
     };
     match command {
@@ -144,6 +164,36 @@ fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> 
                 )
                 .map_err(|e| e.to_string())?;
             Ok(json!({"token": new.token, "token_id": new.id, "name": name}))
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    tenant,
+                    email,
+                    role,
+                },
+        } => {
+            let store = open(&cli.database_url)?;
+            if store
+                .get_tenant(tenant)
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Err(format!("no tenant {tenant}"));
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+            let hash = scimd::password::hash(password.trim_end_matches(['\r', '\n']))
+                .map_err(|e| e.detail)?;
+            let role = Role::parse(role).ok_or("role must be owner, admin or viewer")?;
+            let account = store
+                .create_account(tenant, email, &hash, role, now)
+                .map_err(|e| e.to_string())?;
+            Ok(
+                json!({"account_id": account.id, "tenant_id": tenant, "email": account.email, "role": account.role}),
+            )
         }
         Command::Token {
             command: TokenCommand::Revoke { tenant, token_id },

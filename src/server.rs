@@ -73,6 +73,7 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         .map_err(std::io::Error::other)?;
     let settings = HttpSettings {
         public_url: config.public_url(),
+        self_url: format!("http://{}", config.listen),
         max_body_bytes: config.max_body_bytes,
     };
     tracing::info!(
@@ -81,10 +82,34 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         public_url = %settings.public_url,
         "scimd serving"
     );
+    announce_first_run(&store, &settings.public_url).await?;
     let state = AppState::new(store, settings);
     let mut server = HttpServer::new(move || scimd_app!(state.clone())).shutdown_timeout(30);
     if let Some(w) = config.workers {
         server = server.workers(w.max(1));
     }
     server.bind(&config.listen)?.run().await
+}
+
+/// On a database without any console account, prints a one-time setup link (stdout only,
+/// never the log: it is a secret).
+async fn announce_first_run(store: &Store, public_url: &str) -> std::io::Result<()> {
+    let store = store.clone();
+    let link = web::block(move || -> Result<Option<String>, crate::ScimError> {
+        if store.count_accounts()? > 0 {
+            return Ok(None);
+        }
+        let secret = crate::console::random_secret();
+        store.create_setup_link(&crate::token::digest(&secret), chrono::Utc::now())?;
+        Ok(Some(secret))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+    .map_err(std::io::Error::other)?;
+    if let Some(secret) = link {
+        println!(
+            "First run: open {public_url}/console/setup?token={secret} to create the first tenant and its owner (the link works once)."
+        );
+    }
+    Ok(())
 }

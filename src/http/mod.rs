@@ -175,5 +175,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .service(scim::scope())
+        .service(crate::console::scope())
         .default_service(web::to(not_found));
 }

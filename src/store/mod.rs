@@ -1,6 +1,8 @@
 //! The store: the only place that speaks SQL. One API over SQLite (the embedded default)
 //! and PostgreSQL; backend differences sit in [`dialect::Dialect`].
 
+pub mod configurations;
+pub mod console;
 pub mod dialect;
 pub mod filter_sql;
 pub mod resources;

@@ -155,6 +155,7 @@ impl TestEnv {
             .expect("open store");
         let settings = HttpSettings {
             public_url: "https://scimd.example".into(),
+            self_url: "http://127.0.0.1:9".into(),
             max_body_bytes: 1024 * 1024,
         };
         let state = AppState::new(store, settings);

@@ -1,0 +1,9 @@
+DROP TABLE audit_log;
+DROP TABLE provisioning_log;
+DROP TABLE configuration_roles;
+DROP TABLE configurations;
+DROP TABLE roles;
+DROP TABLE companies;
+DROP TABLE setup_links;
+DROP TABLE sessions;
+DROP TABLE accounts;

@@ -1,0 +1,5 @@
+//! Console pages: directory (being built).
+
+use actix_web::web;
+
+pub fn configure(_cfg: &mut web::ServiceConfig) {}

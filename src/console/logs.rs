@@ -1,0 +1,5 @@
+//! Console pages: logs (being built).
+
+use actix_web::web;
+
+pub fn configure(_cfg: &mut web::ServiceConfig) {}
