@@ -96,7 +96,10 @@ impl<'a> FilterCompiler<'a> {
                     " OR "
                 };
                 let mut s = Sql::new("(");
-                s.append(self.compile(a)?).push(op).append(self.compile(b)?).push(")");
+                s.append(self.compile(a)?)
+                    .push(op)
+                    .append(self.compile(b)?)
+                    .push(")");
                 Ok(s)
             }
             Filter::Not(inner) => {
@@ -111,7 +114,7 @@ impl<'a> FilterCompiler<'a> {
     }
 
     fn resolve(&self, path: &AttrPath) -> ScimResult<ResolvedAttr<'a>> {
-        self.rt.resolve(path).ok_or_else(|| unknown(path))
+        crate::filter::eval::resolve(path, self.rt).ok_or_else(|| unknown(path))
     }
 
     /// The JSON path of a resolved attribute inside the document.
@@ -130,7 +133,18 @@ impl<'a> FilterCompiler<'a> {
     }
 
     fn attr(&self, path: &AttrPath, test: &AttrTest) -> ScimResult<Sql> {
-        let r = self.resolve(path)?;
+        let mut r = self.resolve(path)?;
+        if r.sub.is_none()
+            && r.attr.attr_type == AttrType::Complex
+            && !r.attr.multi_valued
+            && matches!(test, AttrTest::Compare(..))
+        {
+            // Entra's `manager eq "<id>"`: a comparison on a single-valued complex
+            // attribute compares its `value` sub-attribute (as the evaluator does).
+            if let Some(value) = r.attr.sub_attribute("value") {
+                r.sub = Some(value);
+            }
+        }
         if r.attr.multi_valued {
             // `emails.value eq x`, `emails co x` (= emails.value), `members eq id`.
             let sub = match r.sub {
@@ -200,7 +214,9 @@ impl<'a> FilterCompiler<'a> {
         let target = r.target();
         let path = Self::json_path(r, true);
         let expr = match target.attr_type {
-            AttrType::Integer | AttrType::Decimal => self.dialect.json_number("r.search_doc", &path),
+            AttrType::Integer | AttrType::Decimal => {
+                self.dialect.json_number("r.search_doc", &path)
+            }
             _ => self.dialect.json_scalar("r.search_doc", &path),
         };
         Ok(Operand {
@@ -224,14 +240,23 @@ impl<'a> FilterCompiler<'a> {
             AttrType::String | AttrType::Reference | AttrType::Binary
         ) {
             let mut t = Sql::new("(");
-            t.append(s).push(" AND ").append(operand.expr).push(" <> '')");
+            t.append(s)
+                .push(" AND ")
+                .append(operand.expr)
+                .push(" <> '')");
             s = t;
         }
         s
     }
 
     /// Compares an operand with a literal.
-    fn compare(&self, operand: Operand, op: CompareOp, value: &CompValue, name: &str) -> ScimResult<Sql> {
+    fn compare(
+        &self,
+        operand: Operand,
+        op: CompareOp,
+        value: &CompValue,
+        name: &str,
+    ) -> ScimResult<Sql> {
         let Operand {
             expr,
             kind,
@@ -266,7 +291,8 @@ impl<'a> FilterCompiler<'a> {
                     CompareOp::Eq => Ok(self.dialect.json_bool_is(expr, b)),
                     CompareOp::Ne => {
                         let mut s = Sql::new("(NOT COALESCE(");
-                        s.append(self.dialect.json_bool_is(expr, b)).push(", FALSE))");
+                        s.append(self.dialect.json_bool_is(expr, b))
+                            .push(", FALSE))");
                         Ok(s)
                     }
                     _ => Err(ScimError::invalid_filter(format!(
@@ -281,7 +307,9 @@ impl<'a> FilterCompiler<'a> {
                     _ => None,
                 }
                 .ok_or_else(|| {
-                    ScimError::invalid_filter(format!("'{name}' is numeric: compare it with a number"))
+                    ScimError::invalid_filter(format!(
+                        "'{name}' is numeric: compare it with a number"
+                    ))
                 })?;
                 let sql_op = match op {
                     CompareOp::Eq => "=",
@@ -300,7 +328,12 @@ impl<'a> FilterCompiler<'a> {
                 if op == CompareOp::Ne {
                     s.append(expr.clone()).push(" IS NULL OR ");
                 }
-                s.append(expr).push(" ").push(sql_op).push(" ").bind(Bind::Float(n)).push(")");
+                s.append(expr)
+                    .push(" ")
+                    .push(sql_op)
+                    .push(" ")
+                    .bind(Bind::Float(n))
+                    .push(")");
                 Ok(s)
             }
             AttrType::Complex => Err(ScimError::invalid_filter(format!(
@@ -335,7 +368,11 @@ impl<'a> FilterCompiler<'a> {
                         s.append(expr).push(" = ").text(text);
                     }
                     CompareOp::Ne => {
-                        s.append(expr.clone()).push(" IS NULL OR ").append(expr).push(" <> ").text(text);
+                        s.append(expr.clone())
+                            .push(" IS NULL OR ")
+                            .append(expr)
+                            .push(" <> ")
+                            .text(text);
                     }
                     CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
                         s.append(expr)
@@ -361,7 +398,12 @@ impl<'a> FilterCompiler<'a> {
     }
 
     /// `path[filter]` / `path[filter].sub op value`.
-    fn value_path(&self, path: &AttrPath, filter: &Filter, sub: Option<&(String, AttrTest)>) -> ScimResult<Sql> {
+    fn value_path(
+        &self,
+        path: &AttrPath,
+        filter: &Filter,
+        sub: Option<&(String, AttrTest)>,
+    ) -> ScimResult<Sql> {
         let r = self.resolve(path)?;
         if r.sub.is_some() || !r.attr.multi_valued || r.attr.attr_type != AttrType::Complex {
             return Err(ScimError::invalid_filter(format!(
@@ -404,15 +446,23 @@ impl<'a> FilterCompiler<'a> {
             }
         }
         let mut s = Sql::new("EXISTS (SELECT 1 FROM ");
-        s.append(self.dialect.json_elements("r.search_doc", &Self::json_path(r, false)));
-        s.push(" WHERE ").append(self.element_condition(attr, filter)?).push(")");
+        s.append(
+            self.dialect
+                .json_elements("r.search_doc", &Self::json_path(r, false)),
+        );
+        s.push(" WHERE ")
+            .append(self.element_condition(attr, filter)?)
+            .push(")");
         Ok(s)
     }
 
     /// A multi-valued simple attribute (`x eq v` over its elements).
     fn elements_simple(&self, r: &ResolvedAttr<'_>, test: &AttrTest) -> ScimResult<Sql> {
         let mut s = Sql::new("EXISTS (SELECT 1 FROM ");
-        s.append(self.dialect.json_elements("r.search_doc", &Self::json_path(r, false)));
+        s.append(
+            self.dialect
+                .json_elements("r.search_doc", &Self::json_path(r, false)),
+        );
         s.push(" WHERE ");
         let operand = Operand {
             expr: self.dialect.element_scalar(),
@@ -423,7 +473,8 @@ impl<'a> FilterCompiler<'a> {
         let cond = match test {
             AttrTest::Present => {
                 let mut c = Sql::new("(");
-                c.append(self.dialect.element_scalar()).push(" IS NOT NULL)");
+                c.append(self.dialect.element_scalar())
+                    .push(" IS NOT NULL)");
                 c
             }
             AttrTest::Compare(op, v) => self.compare(operand, *op, v, &r.canonical())?,
@@ -436,7 +487,11 @@ impl<'a> FilterCompiler<'a> {
     fn element_condition(&self, attr: &Attribute, filter: &Filter) -> ScimResult<Sql> {
         match filter {
             Filter::And(a, b) | Filter::Or(a, b) => {
-                let op = if matches!(filter, Filter::And(..)) { " AND " } else { " OR " };
+                let op = if matches!(filter, Filter::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 let mut s = Sql::new("(");
                 s.append(self.element_condition(attr, a)?)
                     .push(op)
@@ -446,12 +501,13 @@ impl<'a> FilterCompiler<'a> {
             }
             Filter::Not(inner) => {
                 let mut s = Sql::new("(NOT COALESCE(");
-                s.append(self.element_condition(attr, inner)?).push(", FALSE))");
+                s.append(self.element_condition(attr, inner)?)
+                    .push(", FALSE))");
                 Ok(s)
             }
-            Filter::ValuePath { .. } => Err(ScimError::invalid_filter(
-                "value filters cannot be nested",
-            )),
+            Filter::ValuePath { .. } => {
+                Err(ScimError::invalid_filter("value filters cannot be nested"))
+            }
             Filter::Attr { path, test } => {
                 if path.urn.is_some() || path.sub_attr.is_some() {
                     return Err(ScimError::invalid_filter(format!(
@@ -481,7 +537,9 @@ impl<'a> FilterCompiler<'a> {
                         s.append(operand.expr).push(" IS NOT NULL)");
                         Ok(s)
                     }
-                    AttrTest::Compare(op, v) => self.compare(operand, *op, v, &format!("{}.{}", attr.name, sub.name)),
+                    AttrTest::Compare(op, v) => {
+                        self.compare(operand, *op, v, &format!("{}.{}", attr.name, sub.name))
+                    }
                 }
             }
         }
@@ -489,7 +547,12 @@ impl<'a> FilterCompiler<'a> {
 
     /// The condition through an indexed side table, or `None` when the filter names a
     /// sub-attribute the side table does not hold.
-    fn side_condition(&self, side: Side, attr: &Attribute, filter: &Filter) -> ScimResult<Option<Sql>> {
+    fn side_condition(
+        &self,
+        side: Side,
+        attr: &Attribute,
+        filter: &Filter,
+    ) -> ScimResult<Option<Sql>> {
         let Some(inner) = self.side_element(side, attr, filter)? else {
             return Ok(None);
         };
@@ -515,11 +578,23 @@ impl<'a> FilterCompiler<'a> {
         Ok(Some(s))
     }
 
-    fn side_element(&self, side: Side, attr: &Attribute, filter: &Filter) -> ScimResult<Option<Sql>> {
+    fn side_element(
+        &self,
+        side: Side,
+        attr: &Attribute,
+        filter: &Filter,
+    ) -> ScimResult<Option<Sql>> {
         Ok(Some(match filter {
             Filter::And(a, b) | Filter::Or(a, b) => {
-                let op = if matches!(filter, Filter::And(..)) { " AND " } else { " OR " };
-                let (Some(x), Some(y)) = (self.side_element(side, attr, a)?, self.side_element(side, attr, b)?) else {
+                let op = if matches!(filter, Filter::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let (Some(x), Some(y)) = (
+                    self.side_element(side, attr, a)?,
+                    self.side_element(side, attr, b)?,
+                ) else {
                     return Ok(None);
                 };
                 let mut s = Sql::new("(");
@@ -541,7 +616,9 @@ impl<'a> FilterCompiler<'a> {
                 if path.urn.is_some() || path.sub_attr.is_some() {
                     return Err(unknown(path));
                 }
-                let sub = attr.sub_attribute(&path.name).ok_or_else(|| unknown(path))?;
+                let sub = attr
+                    .sub_attribute(&path.name)
+                    .ok_or_else(|| unknown(path))?;
                 let column = match (side, sub.name.as_str()) {
                     (Side::Emails, "value") => "v.value",
                     (Side::Emails, "type") => "v.value_type",
@@ -550,7 +627,11 @@ impl<'a> FilterCompiler<'a> {
                             AttrTest::Compare(CompareOp::Eq, CompValue::Bool(b)) => *b,
                             _ => return Ok(None),
                         };
-                        return Ok(Some(Sql::new(if b { "(v.is_primary = 1)" } else { "(v.is_primary = 0)" })));
+                        return Ok(Some(Sql::new(if b {
+                            "(v.is_primary = 1)"
+                        } else {
+                            "(v.is_primary = 0)"
+                        })));
                     }
                     (Side::Members, "value") => "m.member_id",
                     (Side::Members, "type") => "m.member_type",
@@ -565,7 +646,9 @@ impl<'a> FilterCompiler<'a> {
                 };
                 match test {
                     AttrTest::Present => Sql::new(&format!("({column} IS NOT NULL)")),
-                    AttrTest::Compare(op, v) => self.compare(operand, *op, v, &format!("{}.{}", attr.name, sub.name))?,
+                    AttrTest::Compare(op, v) => {
+                        self.compare(operand, *op, v, &format!("{}.{}", attr.name, sub.name))?
+                    }
                 }
             }
         }))
@@ -580,12 +663,20 @@ enum Side {
 }
 
 /// `ORDER BY` for `sortBy`/`sortOrder`, with the stable tie-break (creation time, then id).
-pub fn order_by(rt: &ResourceType, dialect: Dialect, sort_by: Option<&AttrPath>, descending: bool) -> ScimResult<Sql> {
+pub fn order_by(
+    rt: &ResourceType,
+    dialect: Dialect,
+    sort_by: Option<&AttrPath>,
+    descending: bool,
+) -> ScimResult<Sql> {
     let mut s = Sql::new(" ORDER BY ");
     if let Some(path) = sort_by {
-        let r = rt
-            .resolve(path)
-            .ok_or_else(|| ScimError::invalid_value(format!("cannot sort by unknown attribute '{}'", display_path(path))))?;
+        let r = rt.resolve(path).ok_or_else(|| {
+            ScimError::invalid_value(format!(
+                "cannot sort by unknown attribute '{}'",
+                display_path(path)
+            ))
+        })?;
         let compiler = FilterCompiler::new(rt, dialect, "");
         let (expr, collate) = if r.attr.multi_valued {
             // Multi-valued: the first element's value (RFC 7644 §3.4.2.3 allows the primary or first).
@@ -598,14 +689,20 @@ pub fn order_by(rt: &ResourceType, dialect: Dialect, sort_by: Option<&AttrPath>,
             ));
             (dialect.json_scalar("r.search_doc", &p), dialect.collate())
         } else if r.target().attr_type == AttrType::Complex {
-            return Err(ScimError::invalid_value("cannot sort by a complex attribute"));
+            return Err(ScimError::invalid_value(
+                "cannot sort by a complex attribute",
+            ));
         } else {
             let operand = compiler.column_or_json(&r)?;
             let text = !matches!(
                 operand.kind,
                 AttrType::Integer | AttrType::Decimal | AttrType::Boolean
             );
-            let collate = if operand.json && text { dialect.collate() } else { "" };
+            let collate = if operand.json && text {
+                dialect.collate()
+            } else {
+                ""
+            };
             (operand.expr, collate)
         };
         let dir = if descending { " DESC" } else { " ASC" };

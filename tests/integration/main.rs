@@ -4,3 +4,4 @@
 mod support;
 
 mod scim_basics;
+mod scim_users;
