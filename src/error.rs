@@ -90,11 +90,7 @@ impl ScimError {
         Self::new(409, Some(ScimType::Uniqueness), detail)
     }
     pub fn unauthorized() -> Self {
-        Self::new(
-            401,
-            None,
-            "Authentication failed: a valid bearer token is required",
-        )
+        Self::new(401, None, "Authentication failed: a valid bearer token is required")
     }
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(403, None, detail)

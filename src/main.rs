@@ -14,12 +14,7 @@ use scimd::token;
 #[command(name = "scimd", version, about = "SCIM 2.0 provisioning target")]
 struct Cli {
     /// Database URL: sqlite://PATH (created on start) or postgres://…
-    #[arg(
-        long,
-        env = "SCIMD_DATABASE_URL",
-        default_value = "sqlite://scimd.db",
-        global = true
-    )]
+    #[arg(long, env = "SCIMD_DATABASE_URL", default_value = "sqlite://scimd.db", global = true)]
     database_url: String,
     /// Print results as JSON.
     #[arg(long, global = true)]
@@ -130,15 +125,7 @@ fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> 
             let store = open(&cli.database_url)?;
             let new = token::generate();
             store
-                .insert_token(
-                    tenant,
-                    &new.id,
-                    &new.secret_sha256,
-                    name,
-                    Some("cli"),
-                    *expires_at,
-                    now,
-                )
+                .insert_token(tenant, &new.id, &new.secret_sha256, name, Some("cli"), *expires_at, now)
                 .map_err(|e| e.to_string())?;
             Ok(json!({"token": new.token, "token_id": new.id, "name": name}))
         }
@@ -163,10 +150,8 @@ fn main() -> ExitCode {
     init_tracing();
     match &cli.command {
         None | Some(Command::Serve) => {
-            let result = actix_web::rt::System::new().block_on(scimd::server::serve(
-                cli.serve.clone(),
-                cli.database_url.clone(),
-            ));
+            let result = actix_web::rt::System::new()
+                .block_on(scimd::server::serve(cli.serve.clone(), cli.database_url.clone()));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -196,3 +181,4 @@ fn main() -> ExitCode {
         },
     }
 }
+

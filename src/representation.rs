@@ -34,11 +34,7 @@ pub fn to_scim(
         let list = members
             .iter()
             .map(|m| {
-                let endpoint = if m.member_type == "Group" {
-                    "Groups"
-                } else {
-                    "Users"
-                };
+                let endpoint = if m.member_type == "Group" { "Groups" } else { "Users" };
                 let mut e = Map::new();
                 e.insert("value".into(), Value::String(m.member_id.clone()));
                 e.insert(
@@ -96,10 +92,7 @@ fn add_manager_ref(out: &mut Map<String, Value>, base_url: &str) {
     let ext = crate::schema::ENTERPRISE_USER_SCHEMA;
     if let Some(Value::Object(m)) = out.get_mut(ext).and_then(|e| e.get_mut("manager")) {
         if let Some(id) = m.get("value").and_then(Value::as_str).map(str::to_string) {
-            m.insert(
-                "$ref".into(),
-                Value::String(format!("{base_url}/Users/{id}")),
-            );
+            m.insert("$ref".into(), Value::String(format!("{base_url}/Users/{id}")));
         }
     }
 }

@@ -275,8 +275,7 @@ impl ResolvedAttr<'_> {
 impl ResourceType {
     /// All schemas of this type: core first, then extensions.
     pub fn schemas(&self) -> impl Iterator<Item = &Schema> {
-        std::iter::once(self.schema.as_ref())
-            .chain(self.extensions.iter().map(|e| e.schema.as_ref()))
+        std::iter::once(self.schema.as_ref()).chain(self.extensions.iter().map(|e| e.schema.as_ref()))
     }
 
     /// The extension whose URN is `urn` (case-insensitive).
@@ -461,16 +460,9 @@ mod tests {
         let r = u.resolve(&path(None, "Name", Some("GIVENNAME"))).unwrap();
         assert_eq!(r.canonical(), "name.givenName");
         let r = u
-            .resolve(&path(
-                Some(ENTERPRISE_USER_SCHEMA),
-                "manager",
-                Some("value"),
-            ))
+            .resolve(&path(Some(ENTERPRISE_USER_SCHEMA), "manager", Some("value")))
             .unwrap();
-        assert_eq!(
-            r.canonical(),
-            format!("{ENTERPRISE_USER_SCHEMA}:manager.value")
-        );
+        assert_eq!(r.canonical(), format!("{ENTERPRISE_USER_SCHEMA}:manager.value"));
         let r = u
             .resolve(&path(
                 Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0"),
@@ -479,13 +471,9 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(r.canonical(), format!("{ENTERPRISE_USER_SCHEMA}:manager"));
-        let r = u
-            .resolve(&path(None, "meta", Some("lastModified")))
-            .unwrap();
+        let r = u.resolve(&path(None, "meta", Some("lastModified"))).unwrap();
         assert_eq!(r.target().attr_type, AttrType::DateTime);
         assert!(u.resolve(&path(None, "nosuch", None)).is_none());
-        assert!(u
-            .resolve(&path(Some(USER_SCHEMA), "userName", None))
-            .is_some());
+        assert!(u.resolve(&path(Some(USER_SCHEMA), "userName", None)).is_some());
     }
 }

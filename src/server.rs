@@ -82,9 +82,13 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         "scimd serving"
     );
     let state = AppState::new(store, settings);
-    let mut server = HttpServer::new(move || scimd_app!(state.clone())).shutdown_timeout(30);
+    let mut server = HttpServer::new(move || {
+        scimd_app!(state.clone())
+    })
+    .shutdown_timeout(30);
     if let Some(w) = config.workers {
         server = server.workers(w.max(1));
     }
     server.bind(&config.listen)?.run().await
 }
+

@@ -96,10 +96,7 @@ pub fn parse(token: &str) -> Option<ParsedToken<'_>> {
 
 /// Constant-time comparison of a presented secret with a stored digest.
 pub fn verify(secret: &str, stored_sha256: &str) -> bool {
-    digest(secret)
-        .as_bytes()
-        .ct_eq(stored_sha256.as_bytes())
-        .into()
+    digest(secret).as_bytes().ct_eq(stored_sha256.as_bytes()).into()
 }
 
 #[cfg(test)]

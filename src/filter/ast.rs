@@ -73,10 +73,7 @@ pub enum AttrTest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// `attrPath SP compareOp SP compValue` or `attrPath SP "pr"`.
-    Attr {
-        path: AttrPath,
-        test: AttrTest,
-    },
+    Attr { path: AttrPath, test: AttrTest },
     /// `attrPath "[" valFilter "]"`, optionally followed by `.subAttr` and a test on it
     /// (`emails[type eq "work"].value eq "a@b.c"`, an extension Entra relies on): true when
     /// one element of the multi-valued `path` matches `filter` (and the test on `sub`).

@@ -38,9 +38,7 @@ impl Dialect {
                 let items: Vec<String> = path
                     .iter()
                     .map(|s| match s {
-                        JsonStep::Key(k) => {
-                            format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\""))
-                        }
+                        JsonStep::Key(k) => format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\"")),
                         JsonStep::Index(i) => i.to_string(),
                     })
                     .collect();
@@ -72,8 +70,7 @@ impl Dialect {
             Dialect::Sqlite => self.json_scalar(base, path),
             Dialect::Postgres => {
                 let mut s = Sql::new("CAST(");
-                s.append(self.json_scalar(base, path))
-                    .push(" AS double precision)");
+                s.append(self.json_scalar(base, path)).push(" AS double precision)");
                 s
             }
         }
@@ -98,21 +95,14 @@ impl Dialect {
         match self {
             Dialect::Sqlite => {
                 s.push("(json_type(").push(base).push(", ");
-                s.text(self.path_param(path))
-                    .push(") NOT IN ('null') AND json_type(")
-                    .push(base)
-                    .push(", ");
+                s.text(self.path_param(path)).push(") NOT IN ('null') AND json_type(").push(base).push(", ");
                 s.text(self.path_param(path)).push(") IS NOT NULL)");
             }
             Dialect::Postgres => {
-                s.push("(jsonb_typeof(")
-                    .push(&self.jsonb(base))
-                    .push(" #> CAST(");
-                s.text(self.path_param(path))
-                    .push(" AS text[])) IS DISTINCT FROM 'null' AND (");
+                s.push("(jsonb_typeof(").push(&self.jsonb(base)).push(" #> CAST(");
+                s.text(self.path_param(path)).push(" AS text[])) IS DISTINCT FROM 'null' AND (");
                 s.push(&self.jsonb(base)).push(" #> CAST(");
-                s.text(self.path_param(path))
-                    .push(" AS text[])) IS NOT NULL)");
+                s.text(self.path_param(path)).push(" AS text[])) IS NOT NULL)");
             }
         }
         s
@@ -129,15 +119,10 @@ impl Dialect {
             }
             Dialect::Postgres => {
                 let j = self.jsonb(base);
-                s.push("jsonb_array_elements(CASE WHEN jsonb_typeof(")
-                    .push(&j)
-                    .push(" #> CAST(");
-                s.text(self.path_param(path))
-                    .push(" AS text[])) = 'array' THEN ")
-                    .push(&j);
+                s.push("jsonb_array_elements(CASE WHEN jsonb_typeof(").push(&j).push(" #> CAST(");
+                s.text(self.path_param(path)).push(" AS text[])) = 'array' THEN ").push(&j);
                 s.push(" #> CAST(");
-                s.text(self.path_param(path))
-                    .push(" AS text[]) ELSE '[]'::jsonb END) AS e");
+                s.text(self.path_param(path)).push(" AS text[]) ELSE '[]'::jsonb END) AS e");
             }
         }
         s

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Text, Nullable};
 use diesel::QueryableByName;
 use serde_json::Value;
 
@@ -51,9 +51,8 @@ struct ResourceRow {
 
 impl ResourceRow {
     fn into_resource(self) -> ScimResult<StoredResource> {
-        let doc = serde_json::from_str(&self.doc).map_err(|e| {
-            ScimError::internal(format!("stored document {} unreadable: {e}", self.id))
-        })?;
+        let doc = serde_json::from_str(&self.doc)
+            .map_err(|e| ScimError::internal(format!("stored document {} unreadable: {e}", self.id)))?;
         Ok(StoredResource {
             id: self.id,
             created: self.created,
@@ -127,11 +126,7 @@ struct Indexed {
 }
 
 fn indexed(rt: &ResourceType, doc: &Value) -> ScimResult<Indexed> {
-    let unique_attr = if rt.name == "User" {
-        "userName"
-    } else {
-        "displayName"
-    };
+    let unique_attr = if rt.name == "User" { "userName" } else { "displayName" };
     let unique_name = doc
         .get(unique_attr)
         .and_then(Value::as_str)
@@ -154,25 +149,13 @@ fn indexed(rt: &ResourceType, doc: &Value) -> ScimResult<Indexed> {
         .unwrap_or_default();
     Ok(Indexed {
         unique_name: fold(unique_name),
-        display_name: doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        external_id: doc
-            .get("externalId")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        display_name: doc.get("displayName").and_then(Value::as_str).map(str::to_string),
+        external_id: doc.get("externalId").and_then(Value::as_str).map(str::to_string),
         emails,
     })
 }
 
-fn select_one(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    rt: &ResourceType,
-    id: &str,
-    lock: bool,
-) -> ScimResult<Option<StoredResource>> {
+fn select_one(conn: &mut Conn<'_>, tenant: &str, rt: &ResourceType, id: &str, lock: bool) -> ScimResult<Option<StoredResource>> {
     let mut q = Sql::new("SELECT ");
     q.push(RESOURCE_COLUMNS)
         .push(" FROM resources r WHERE r.tenant_id = ")
@@ -184,9 +167,7 @@ fn select_one(
     if lock {
         q.push(conn.dialect().for_update());
     }
-    conn.first::<ResourceRow>(&q)?
-        .map(ResourceRow::into_resource)
-        .transpose()
+    conn.first::<ResourceRow>(&q)?.map(ResourceRow::into_resource).transpose()
 }
 
 fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> ScimResult<()> {
@@ -213,18 +194,11 @@ fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> S
 }
 
 /// Adds members; returns how many were new. Unknown ids are a 400 (nothing is written).
-fn add_members(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    group_id: &str,
-    members: &[MemberRef],
-) -> ScimResult<usize> {
+fn add_members(conn: &mut Conn<'_>, tenant: &str, group_id: &str, members: &[MemberRef]) -> ScimResult<usize> {
     let mut added = 0;
     for m in members {
         if m.value == group_id {
-            return Err(ScimError::invalid_value(
-                "a group cannot be a member of itself",
-            ));
+            return Err(ScimError::invalid_value("a group cannot be a member of itself"));
         }
         let mut q = Sql::new(
             "INSERT INTO members (tenant_id, group_id, member_id, member_type) SELECT r.tenant_id, ",
@@ -238,10 +212,7 @@ fn add_members(
         let n = conn.execute(&q)?;
         if n == 0 {
             let mut exists = Sql::new("SELECT COUNT(*) AS n FROM resources r WHERE r.tenant_id = ");
-            exists
-                .text(tenant)
-                .push(" AND r.id = ")
-                .text(m.value.as_str());
+            exists.text(tenant).push(" AND r.id = ").text(m.value.as_str());
             let found = conn.first::<Count>(&exists)?.map(|c| c.n).unwrap_or(0);
             if found == 0 {
                 return Err(ScimError::invalid_value(format!(
@@ -255,12 +226,7 @@ fn add_members(
     Ok(added)
 }
 
-fn remove_members(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    group_id: &str,
-    ids: Option<&[String]>,
-) -> ScimResult<usize> {
+fn remove_members(conn: &mut Conn<'_>, tenant: &str, group_id: &str, ids: Option<&[String]>) -> ScimResult<usize> {
     let mut removed = 0;
     match ids {
         None => {
@@ -283,11 +249,7 @@ fn remove_members(
     Ok(removed)
 }
 
-fn load_members(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    group_ids: &[String],
-) -> ScimResult<Vec<Member>> {
+fn load_members(conn: &mut Conn<'_>, tenant: &str, group_ids: &[String]) -> ScimResult<Vec<Member>> {
     let mut all = Vec::new();
     // Bounded IN lists keep the statement within both backends' parameter limits.
     for chunk in group_ids.chunks(500) {
@@ -310,27 +272,15 @@ fn load_members(
 
 impl Store {
     /// One resource by id.
-    pub fn get_resource(
-        &self,
-        tenant: &str,
-        rt: &ResourceType,
-        id: &str,
-    ) -> ScimResult<Option<StoredResource>> {
+    pub fn get_resource(&self, tenant: &str, rt: &ResourceType, id: &str) -> ScimResult<Option<StoredResource>> {
         self.read(|c| select_one(c, tenant, rt, id, false))
     }
 
     /// A filtered, sorted page and the total number of matches.
-    pub fn list_resources(
-        &self,
-        tenant: &str,
-        rt: &ResourceType,
-        q: &ListQuery<'_>,
-    ) -> ScimResult<ListPage> {
+    pub fn list_resources(&self, tenant: &str, rt: &ResourceType, q: &ListQuery<'_>) -> ScimResult<ListPage> {
         let dialect = self.dialect();
         let mut cond = Sql::new(" FROM resources r WHERE r.tenant_id = ");
-        cond.text(tenant)
-            .push(" AND r.resource_type = ")
-            .text(rt.name);
+        cond.text(tenant).push(" AND r.resource_type = ").text(rt.name);
         if let Some(filter) = q.filter {
             cond.push(" AND ")
                 .append(FilterCompiler::new(rt, dialect, tenant).compile(filter)?);
@@ -511,13 +461,7 @@ impl Store {
     }
 
     /// Deletes a resource, its side rows and every membership that names it.
-    pub fn delete_resource(
-        &self,
-        tenant: &str,
-        rt: &ResourceType,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> ScimResult<()> {
+    pub fn delete_resource(&self, tenant: &str, rt: &ResourceType, id: &str, if_match: Option<&str>) -> ScimResult<()> {
         self.write(|c| {
             let current = select_one(c, tenant, rt, id, true)?
                 .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
@@ -548,11 +492,7 @@ impl Store {
     }
 
     /// Members of each group, by group id.
-    pub fn members_of(
-        &self,
-        tenant: &str,
-        group_ids: &[String],
-    ) -> ScimResult<HashMap<String, Vec<Member>>> {
+    pub fn members_of(&self, tenant: &str, group_ids: &[String]) -> ScimResult<HashMap<String, Vec<Member>>> {
         let rows = self.read(|c| load_members(c, tenant, group_ids))?;
         let mut map: HashMap<String, Vec<Member>> = HashMap::new();
         for m in rows {
@@ -563,11 +503,7 @@ impl Store {
 
     /// Groups each user (or group) is a direct member of, by member id; each entry is a
     /// `Member` whose `group_id` is the group and `display` the group's displayName.
-    pub fn groups_of(
-        &self,
-        tenant: &str,
-        member_ids: &[String],
-    ) -> ScimResult<HashMap<String, Vec<Member>>> {
+    pub fn groups_of(&self, tenant: &str, member_ids: &[String]) -> ScimResult<HashMap<String, Vec<Member>>> {
         let rows = self.read(|c| {
             let mut all = Vec::new();
             for chunk in member_ids.chunks(500) {

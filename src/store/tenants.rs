@@ -75,18 +75,12 @@ impl TokenRecord {
         let now_s = format_timestamp(now);
         if self.revoked_at.is_some() {
             TokenStatus::Revoked
-        } else if self
-            .expires_at
-            .as_deref()
-            .is_some_and(|e| e <= now_s.as_str())
-        {
+        } else if self.expires_at.as_deref().is_some_and(|e| e <= now_s.as_str()) {
             TokenStatus::Expired
         } else {
             match &self.last_used_at {
                 None => TokenStatus::Generated,
-                Some(used)
-                    if used.as_str() >= format_timestamp(now - Duration::days(7)).as_str() =>
-                {
+                Some(used) if used.as_str() >= format_timestamp(now - Duration::days(7)).as_str() => {
                     TokenStatus::Active
                 }
                 Some(_) => TokenStatus::Inactive,
@@ -96,10 +90,7 @@ impl TokenRecord {
 
     /// True if the token may authenticate at `now`.
     pub fn usable(&self, now: DateTime<Utc>) -> bool {
-        !matches!(
-            self.status(now),
-            TokenStatus::Revoked | TokenStatus::Expired
-        )
+        !matches!(self.status(now), TokenStatus::Revoked | TokenStatus::Expired)
     }
 }
 
@@ -116,9 +107,7 @@ impl Store {
             created_at: format_timestamp(now),
         };
         self.write(|c| {
-            let mut q = Sql::new(
-                "INSERT INTO tenants (id, name, provisioning_enabled, created_at) VALUES (",
-            );
+            let mut q = Sql::new("INSERT INTO tenants (id, name, provisioning_enabled, created_at) VALUES (");
             q.text(tenant.id.as_str())
                 .push(", ")
                 .text(name)
@@ -200,9 +189,7 @@ impl Store {
     pub fn find_token(&self, id: &str) -> ScimResult<Option<TokenRecord>> {
         self.read(|c| {
             let mut q = Sql::new("SELECT ");
-            q.push(TOKEN_COLUMNS)
-                .push(" FROM tokens WHERE id = ")
-                .text(id);
+            q.push(TOKEN_COLUMNS).push(" FROM tokens WHERE id = ").text(id);
             c.first::<TokenRecord>(&q)
         })
     }
@@ -263,14 +250,8 @@ mod tests {
     fn status_follows_use_expiry_and_revocation() {
         let now = Utc::now();
         assert_eq!(record(None).status(now), TokenStatus::Generated);
-        assert_eq!(
-            record(Some(now - Duration::days(1))).status(now),
-            TokenStatus::Active
-        );
-        assert_eq!(
-            record(Some(now - Duration::days(8))).status(now),
-            TokenStatus::Inactive
-        );
+        assert_eq!(record(Some(now - Duration::days(1))).status(now), TokenStatus::Active);
+        assert_eq!(record(Some(now - Duration::days(8))).status(now), TokenStatus::Inactive);
         let mut expired = record(None);
         expired.expires_at = Some(format_timestamp(now - Duration::seconds(1)));
         assert_eq!(expired.status(now), TokenStatus::Expired);
