@@ -5,3 +5,4 @@ mod support;
 
 mod scim_basics;
 mod scim_users;
+mod scim_patch_entra;
