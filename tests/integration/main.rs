@@ -6,3 +6,5 @@ mod support;
 mod scim_basics;
 mod scim_users;
 mod scim_patch_entra;
+mod scim_groups;
+mod scim_lists;
