@@ -14,35 +14,47 @@ use crate::representation::list_response;
 use crate::schema::{Registry, ResourceType};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/ServiceProviderConfig")
-                .route(web::get().to(service_provider_config))
-                .default_service(web::to(method_not_allowed)))
-        .service(web::resource("/Schemas")
-                .route(web::get().to(schemas))
-                .default_service(web::to(method_not_allowed)))
-        .service(
-            web::resource("/Schemas/{id}")
-                .route(web::get().to(schema))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(web::resource("/ResourceTypes")
-                .route(web::get().to(resource_types))
-                .default_service(web::to(method_not_allowed)))
-        .service(
-            web::resource("/ResourceTypes/{id}")
-                .route(web::get().to(resource_type))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(web::resource("/Me").to(not_implemented))
-        .service(web::resource("/Bulk").to(not_implemented));
+    cfg.service(
+        web::resource("/ServiceProviderConfig")
+            .route(web::get().to(service_provider_config))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Schemas")
+            .route(web::get().to(schemas))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Schemas/{id}")
+            .route(web::get().to(schema))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/ResourceTypes")
+            .route(web::get().to(resource_types))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/ResourceTypes/{id}")
+            .route(web::get().to(resource_type))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(web::resource("/Me").to(not_implemented))
+    .service(web::resource("/Bulk").to(not_implemented));
 }
 
 async fn tenant_ctx(state: &AppState, req: &HttpRequest) -> Result<TenantContext, ScimError> {
-    let tenant = req.match_info().get("tenant").unwrap_or_default().to_string();
+    let tenant = req
+        .match_info()
+        .get("tenant")
+        .unwrap_or_default()
+        .to_string();
     authenticate(state, req, &tenant).await
 }
 
-async fn method_not_allowed(
+/// A SCIM 405 for a method the resource does not have (after authenticating, so that an
+/// unknown tenant still looks like any other 401).
+pub(super) async fn method_not_allowed(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
@@ -118,7 +130,10 @@ async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
         .iter()
         .map(|s| schema_document(&s.document, &ctx.base_url))
         .collect();
-    Ok(scim_json(StatusCode::OK, &list_response(docs.len() as i64, 1, docs)))
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(docs.len() as i64, 1, docs),
+    ))
 }
 
 async fn schema(
@@ -131,7 +146,10 @@ async fn schema(
     let s = Registry::get()
         .schema(&id)
         .ok_or_else(|| ScimError::not_found(format!("no schema '{id}'")))?;
-    Ok(scim_json(StatusCode::OK, &schema_document(&s.document, &ctx.base_url)))
+    Ok(scim_json(
+        StatusCode::OK,
+        &schema_document(&s.document, &ctx.base_url),
+    ))
 }
 
 fn resource_type_document(rt: &ResourceType, base_url: &str) -> Value {
@@ -180,5 +198,8 @@ async fn resource_type(
         .into_iter()
         .find(|rt| rt.name.eq_ignore_ascii_case(&id))
         .ok_or_else(|| ScimError::not_found(format!("no resource type '{id}'")))?;
-    Ok(scim_json(StatusCode::OK, &resource_type_document(rt, &ctx.base_url)))
+    Ok(scim_json(
+        StatusCode::OK,
+        &resource_type_document(rt, &ctx.base_url),
+    ))
 }

@@ -33,38 +33,48 @@ fn groups() -> &'static ResourceType {
 /// The routes of one tenant.
 pub fn scope() -> actix_web::Scope {
     web::scope("/scim/v2/{tenant}")
-        .service(web::resource("/.search").route(web::post().to(search_root)))
+        .service(
+            web::resource("/.search")
+                .route(web::post().to(search_root))
+                .default_service(web::to(discovery::method_not_allowed)),
+        )
         .service(
             web::resource("/Users")
                 .route(web::get().to(|s, r, t| list(s, r, t, users())))
-                .route(web::post().to(|s, r, t, p| create(s, r, t, p, users()))),
+                .route(web::post().to(|s, r, t, p| create(s, r, t, p, users())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Users/.search")
-                .route(web::post().to(|s, r, t, p| search(s, r, t, p, users()))),
+                .route(web::post().to(|s, r, t, p| search(s, r, t, p, users())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Users/{id}")
                 .route(web::get().to(|s, r, p| get(s, r, p, users())))
                 .route(web::put().to(|s, r, p, b| replace(s, r, p, b, users())))
                 .route(web::patch().to(|s, r, p, b| patch(s, r, p, b, users())))
-                .route(web::delete().to(|s, r, p| delete(s, r, p, users()))),
+                .route(web::delete().to(|s, r, p| delete(s, r, p, users())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Groups")
                 .route(web::get().to(|s, r, t| list(s, r, t, groups())))
-                .route(web::post().to(|s, r, t, p| create(s, r, t, p, groups()))),
+                .route(web::post().to(|s, r, t, p| create(s, r, t, p, groups())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Groups/.search")
-                .route(web::post().to(|s, r, t, p| search(s, r, t, p, groups()))),
+                .route(web::post().to(|s, r, t, p| search(s, r, t, p, groups())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Groups/{id}")
                 .route(web::get().to(|s, r, p| get(s, r, p, groups())))
                 .route(web::put().to(|s, r, p, b| replace(s, r, p, b, groups())))
                 .route(web::patch().to(|s, r, p, b| patch(s, r, p, b, groups())))
-                .route(web::delete().to(|s, r, p| delete(s, r, p, groups()))),
+                .route(web::delete().to(|s, r, p| delete(s, r, p, groups())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .configure(discovery::configure)
         .default_service(web::to(unknown_endpoint))
@@ -75,9 +85,16 @@ async fn unknown_endpoint(
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
     // Authenticate first: an unknown path of an unknown tenant must look like any other 401.
-    let tenant = req.match_info().get("tenant").unwrap_or_default().to_string();
+    let tenant = req
+        .match_info()
+        .get("tenant")
+        .unwrap_or_default()
+        .to_string();
     authenticate(&state, &req, &tenant).await?;
-    Err(ScimError::not_found(format!("No SCIM endpoint at {}", req.path())))
+    Err(ScimError::not_found(format!(
+        "No SCIM endpoint at {}",
+        req.path()
+    )))
 }
 
 /// Query parameters of a list/search request.
@@ -123,7 +140,8 @@ impl ListParams {
     ) -> Result<ListParams, ScimError> {
         let filter = match filter.map(str::trim).filter(|f| !f.is_empty()) {
             Some(f) => Some(
-                parse_filter(f).map_err(|e| ScimError::invalid_filter(format!("invalid filter: {e}")))?,
+                parse_filter(f)
+                    .map_err(|e| ScimError::invalid_filter(format!("invalid filter: {e}")))?,
             ),
             None => None,
         };
@@ -156,8 +174,12 @@ impl ListParams {
     }
 
     fn from_query(pairs: &[(String, String)]) -> Result<ListParams, ScimError> {
-        let start = param(pairs, "startIndex").map(|v| parse_int("startIndex", v)).transpose()?;
-        let count = param(pairs, "count").map(|v| parse_int("count", v)).transpose()?;
+        let start = param(pairs, "startIndex")
+            .map(|v| parse_int("startIndex", v))
+            .transpose()?;
+        let count = param(pairs, "count")
+            .map(|v| parse_int("count", v))
+            .transpose()?;
         ListParams::build(
             param(pairs, "filter"),
             param(pairs, "sortBy"),
@@ -183,18 +205,21 @@ impl ListParams {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(_) => Err(ScimError::invalid_value(format!("'{name}' must be a string"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "'{name}' must be a string"
+                ))),
             }
         };
         let int = |name: &str| -> Result<Option<i64>, ScimError> {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => n
-                    .as_i64()
-                    .map(Some)
-                    .ok_or_else(|| ScimError::invalid_value(format!("'{name}' must be an integer"))),
+                Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::invalid_value(format!("'{name}' must be an integer"))
+                }),
                 Some(Value::String(s)) => parse_int(name, s).map(Some),
-                Some(_) => Err(ScimError::invalid_value(format!("'{name}' must be an integer"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "'{name}' must be an integer"
+                ))),
             }
         };
         let list = |name: &str| -> Result<Option<String>, ScimError> {
@@ -210,7 +235,9 @@ impl ListParams {
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .map(|v| Some(v.join(","))),
-                Some(_) => Err(ScimError::invalid_value(format!("'{name}' must be an array"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "'{name}' must be an array"
+                ))),
             }
         };
         ListParams::build(
@@ -262,7 +289,11 @@ async fn render_all(
             let rel = related
                 .as_ref()
                 .map(|m| m.get(&s.id).map(Vec::as_slice).unwrap_or(empty.as_slice()));
-            let (members, groups) = if want_members { (rel, None) } else { (None, rel) };
+            let (members, groups) = if want_members {
+                (rel, None)
+            } else {
+                (None, rel)
+            };
             let mut doc = to_scim(rt, s, &ctx.base_url, members, groups);
             projection.apply(&mut doc, rt);
             doc
@@ -276,7 +307,8 @@ async fn run_list(
     rt: &'static ResourceType,
     params: ListParams,
 ) -> Result<(i64, Vec<Value>), ScimError> {
-    let projection = Projection::parse(params.attributes.as_deref(), params.excluded.as_deref(), rt)?;
+    let projection =
+        Projection::parse(params.attributes.as_deref(), params.excluded.as_deref(), rt)?;
     let store = state.store.clone();
     let tenant = ctx.tenant.id.clone();
     let ListParams {
@@ -315,7 +347,10 @@ async fn list(
     let params = ListParams::from_query(&query_pairs(&req)?)?;
     let start = params.start_index;
     let (total, resources) = run_list(&state, &ctx, rt, params).await?;
-    Ok(scim_json(StatusCode::OK, &list_response(total, start, resources)))
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(total, start, resources),
+    ))
 }
 
 async fn search(
@@ -330,7 +365,10 @@ async fn search(
     let params = ListParams::from_search_body(&body)?;
     let start = params.start_index;
     let (total, resources) = run_list(&state, &ctx, rt, params).await?;
-    Ok(scim_json(StatusCode::OK, &list_response(total, start, resources)))
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(total, start, resources),
+    ))
 }
 
 /// `POST /.search` at the root: Users, then Groups, paged as one list.
@@ -460,7 +498,9 @@ async fn replace(
         store.update_resource(&tenant_id, rt, &id, if_match.as_deref(), now, |current| {
             crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
             let members = if rt.name == "Group" {
-                vec![MemberChange::ReplaceAll(normalized.members.unwrap_or_default())]
+                vec![MemberChange::ReplaceAll(
+                    normalized.members.unwrap_or_default(),
+                )]
             } else {
                 Vec::new()
             };
@@ -500,8 +540,8 @@ async fn patch(
     })
     .await?;
     let pairs = query_pairs(&req)?;
-    let wants_body = param(&pairs, "attributes").is_some()
-        || param(&pairs, "excludedAttributes").is_some();
+    let wants_body =
+        param(&pairs, "attributes").is_some() || param(&pairs, "excludedAttributes").is_some();
     if rt.name == "Group" && !wants_body {
         // Entra: a group PATCH answers 204 so that a large group is never serialised.
         let mut resp = HttpResponse::NoContent().finish();

@@ -8,3 +8,6 @@ mod scim_users;
 mod scim_patch_entra;
 mod scim_groups;
 mod scim_lists;
+mod scim_discovery;
+mod scim_errors;
+mod scim_races;
