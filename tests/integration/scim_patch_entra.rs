@@ -596,3 +596,61 @@ both_backends!(group_membership_patches, |env: TestEnv| async move {
     assert_eq!(g["members"], json!([]));
     assert_eq!(g["displayName"], "1879db59-updatedDisplayName");
 });
+
+both_backends!(
+    patch_with_a_whole_extension_as_path,
+    |env: TestEnv| async move {
+        let id = rich_user(&env, "extpath@example.com").await;
+        let path = format!("/Users/{id}");
+        // add/replace set the attributes given and keep the others.
+        let r = env
+        .patch(&path, patch_op(json!([{"op": "add", "path": ENTERPRISE, "value": {"costCenter": "CC1", "department": "R&D"}}])))
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+        let u = env.get_ok(&path).await;
+        assert_eq!(u[ENTERPRISE]["costCenter"], "CC1");
+        assert_eq!(u[ENTERPRISE]["department"], "R&D");
+        assert_eq!(u[ENTERPRISE]["employeeNumber"], "701984");
+        let r = env
+            .patch(
+                &path,
+                patch_op(
+                    json!([{"op": "Replace", "path": ENTERPRISE, "value": {"division": "North"}}]),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+        assert_eq!(env.get_ok(&path).await[ENTERPRISE]["division"], "North");
+        // remove drops the whole extension, and its URN from schemas.
+        let r = env
+            .patch(
+                &path,
+                patch_op(json!([{"op": "remove", "path": ENTERPRISE}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+        let u = env.get_ok(&path).await;
+        assert!(u.get(ENTERPRISE).is_none(), "{u}");
+        assert!(
+            !u["schemas"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(ENTERPRISE)),
+            "{u}"
+        );
+        // Wrong types inside are still rejected; the server's own extension is readOnly.
+        env.patch(
+            &path,
+            patch_op(json!([{"op": "add", "path": ENTERPRISE, "value": {"costCenter": 5}}])),
+        )
+        .await
+        .assert_error(400, Some("invalidValue"));
+        env.patch(
+        &path,
+        patch_op(json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:scimd:2.0:User", "value": {"company": "x"}}])),
+    )
+    .await
+    .assert_error(400, Some("mutability"));
+        assert!(env.get_ok(&path).await.get(ENTERPRISE).is_none());
+    }
+);
