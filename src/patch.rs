@@ -240,6 +240,16 @@ fn apply_extension_path(
     changes: &mut Vec<MemberChange>,
 ) -> ScimResult<()> {
     if ext.id.eq_ignore_ascii_case(SCIMD_USER_SCHEMA) {
+        // Nothing to write (no value, or an object with only its `schemas`): a no-op, since
+        // it modifies no readOnly attribute.
+        let writes = match &op.value {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(obj)) => obj.keys().any(|k| !k.eq_ignore_ascii_case("schemas")),
+            Some(_) => true,
+        };
+        if op.op != PatchOpKind::Remove && !writes {
+            return Ok(());
+        }
         return Err(ScimError::mutability(format!(
             "'{}' is maintained by the server and readOnly",
             ext.id
@@ -284,6 +294,11 @@ fn apply_pathless_entry(
         return match value {
             Value::Object(obj) => {
                 for (k, v) in obj {
+                    if k.eq_ignore_ascii_case("schemas") {
+                        // SCIM libraries serialise an extension object with its own
+                        // `schemas` member; it names nothing to change.
+                        continue;
+                    }
                     let (name, sub) = match k.split_once('.') {
                         Some((n, s)) => (n, Some(s.to_string())),
                         None => (k.as_str(), None),

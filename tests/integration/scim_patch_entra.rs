@@ -615,7 +615,7 @@ both_backends!(
             .patch(
                 &path,
                 patch_op(
-                    json!([{"op": "Replace", "path": ENTERPRISE, "value": {"division": "North"}}]),
+                    json!([{"op": "Replace", "path": ENTERPRISE, "value": {"schemas": [ENTERPRISE], "division": "North"}}]),
                 ),
             )
             .await;
@@ -652,5 +652,19 @@ both_backends!(
     .await
     .assert_error(400, Some("mutability"));
         assert!(env.get_ok(&path).await.get(ENTERPRISE).is_none());
+        // ... but an object naming nothing to write is a no-op, not an error.
+        let before = env.get_ok(&path).await;
+        let scimd = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
+        let r = env
+            .patch(
+                &path,
+                patch_op(json!([{"op": "replace", "path": scimd, "value": {"schemas": [scimd]}}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+        assert_eq!(env.get_ok(&path).await, before);
+        env.patch(&path, patch_op(json!([{"op": "remove", "path": scimd}])))
+            .await
+            .assert_error(400, Some("mutability"));
     }
 );
