@@ -96,7 +96,12 @@ fn check_media_type(req: &HttpRequest) -> Result<(), ScimError> {
         return Ok(());
     };
     let ct = ct.to_str().unwrap_or_default();
-    let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     if essence == "application/scim+json" || essence == "application/json" {
         Ok(())
     } else {
@@ -113,9 +118,7 @@ pub async fn read_json(
     limit: usize,
 ) -> Result<Value, ScimError> {
     check_media_type(req)?;
-    let too_large = || {
-        ScimError::payload_too_large(format!("request body exceeds {limit} bytes"))
-    };
+    let too_large = || ScimError::payload_too_large(format!("request body exceeds {limit} bytes"));
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -128,8 +131,8 @@ pub async fn read_json(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ScimError::invalid_syntax(format!("cannot read request body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ScimError::invalid_syntax(format!("cannot read request body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -143,8 +146,10 @@ pub async fn read_json(
 }
 
 /// The value of a request header, if it is valid text.
-pub fn header_str<'a>(req: &'a HttpRequest, name: header::HeaderName) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok())
+pub fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    req.headers()
+        .get(name)
+        .and_then(|v: &HeaderValue| v.to_str().ok())
 }
 
 async fn healthz() -> HttpResponse {

@@ -6,20 +6,23 @@ use serde_json::json;
 use crate::both_backends;
 use crate::support::TestEnv;
 
-both_backends!(test_connection_probe_is_an_empty_list, |env: TestEnv| async move {
-    let r = env
-        .get("/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22")
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.body,
-        json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-            "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []
-        })
-    );
-    assert_eq!(r.header("content-type"), Some("application/scim+json"));
-});
+both_backends!(
+    test_connection_probe_is_an_empty_list,
+    |env: TestEnv| async move {
+        let r = env
+            .get("/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22")
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.body,
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []
+            })
+        );
+        assert_eq!(r.header("content-type"), Some("application/scim+json"));
+    }
+);
 
 both_backends!(bad_tokens_get_identical_401s, |env: TestEnv| async move {
     let (other_tenant, other_token, _) = env.new_tenant("Other").await;

@@ -139,11 +139,14 @@ impl Resp {
 
 /// A tenant with a token on a fresh database, and the app serving it.
 pub struct TestEnv {
+    #[allow(dead_code)] // for tests that differ per backend
     pub backend: Backend,
     pub state: AppState,
     pub tenant_id: String,
     pub token: String,
     pub token_id: String,
+    /// Held for its `Drop` (removes the database after the test).
+    #[allow(dead_code)]
     pub db: TestDb,
 }
 
