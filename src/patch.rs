@@ -208,6 +208,13 @@ fn apply_operation(
         }
         return Ok(());
     };
+    if let PatchPath::Attr(ap) = path {
+        if ap.sub_attr.is_none() {
+            if let Some(ext) = rt.extension(&ap.to_string()) {
+                return apply_extension_path(work, op, ext, rt, changes);
+            }
+        }
+    }
     let ctx = Ctx {
         kind: op.op,
         pathless: false,
@@ -218,6 +225,43 @@ fn apply_operation(
         // `{"op":"Replace","path":"userName"}` and expects success).
         None if op.op != PatchOpKind::Remove => Ok(()),
         value => apply_path(work, &ctx, path, value.as_ref(), changes),
+    }
+}
+
+/// An operation whose path is a whole extension URN (RFC 7644 §3.5.2: the extension is a
+/// complex attribute of the resource): `add`/`replace` set the attributes given in the
+/// object value and leave the others, `remove` removes the whole extension. The read-only
+/// scimd extension cannot be written.
+fn apply_extension_path(
+    work: &mut Map<String, Value>,
+    op: &PatchOperation,
+    ext: &Schema,
+    rt: &ResourceType,
+    changes: &mut Vec<MemberChange>,
+) -> ScimResult<()> {
+    if ext.id.eq_ignore_ascii_case(SCIMD_USER_SCHEMA) {
+        // Nothing to write (no value, or an object with only its `schemas`): a no-op, since
+        // it modifies no readOnly attribute.
+        let writes = match &op.value {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(obj)) => obj.keys().any(|k| !k.eq_ignore_ascii_case("schemas")),
+            Some(_) => true,
+        };
+        if op.op != PatchOpKind::Remove && !writes {
+            return Ok(());
+        }
+        return Err(ScimError::mutability(format!(
+            "'{}' is maintained by the server and readOnly",
+            ext.id
+        )));
+    }
+    match (op.op, &op.value) {
+        (PatchOpKind::Remove, _) => {
+            remove_ci(work, &ext.id);
+            Ok(())
+        }
+        (_, None) => Ok(()),
+        (kind, Some(value)) => apply_pathless_entry(work, kind, &ext.id, value, rt, changes),
     }
 }
 
@@ -250,6 +294,11 @@ fn apply_pathless_entry(
         return match value {
             Value::Object(obj) => {
                 for (k, v) in obj {
+                    if k.eq_ignore_ascii_case("schemas") {
+                        // SCIM libraries serialise an extension object with its own
+                        // `schemas` member; it names nothing to change.
+                        continue;
+                    }
                     let (name, sub) = match k.split_once('.') {
                         Some((n, s)) => (n, Some(s.to_string())),
                         None => (k.as_str(), None),

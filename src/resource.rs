@@ -79,6 +79,9 @@ pub fn normalize(input: Value, rt: &ResourceType) -> ScimResult<NormalizedResour
                 _ => Map::new(),
             };
             for (k, v) in obj {
+                if k.eq_ignore_ascii_case("schemas") {
+                    continue; // an extension object's own `schemas`, as SCIM libraries send it
+                }
                 let Some(attr) = ext.attribute(k) else {
                     return Err(ScimError::invalid_syntax(format!(
                         "unknown attribute '{}:{k}'",

@@ -129,8 +129,9 @@ fn locate<'a>(path: &AttrPath, resource: &'a Value, rt: &'a ResourceType) -> Opt
 }
 
 /// [`ResourceType::resolve`], plus a fallback for unprefixed extension attributes: Entra
-/// sends `manager eq "<id>"` for the enterprise extension's `manager`.
-fn resolve<'a>(path: &AttrPath, rt: &'a ResourceType) -> Option<ResolvedAttr<'a>> {
+/// sends `manager eq "<id>"` for the enterprise extension's `manager`. The SQL compiler
+/// resolves paths the same way.
+pub fn resolve<'a>(path: &AttrPath, rt: &'a ResourceType) -> Option<ResolvedAttr<'a>> {
     rt.resolve(path).or_else(|| {
         if path.urn.is_some() {
             return None;

@@ -52,7 +52,9 @@ async fn tenant_ctx(state: &AppState, req: &HttpRequest) -> Result<TenantContext
     authenticate(state, req, &tenant).await
 }
 
-async fn method_not_allowed(
+/// A SCIM 405 for a method the resource does not have (after authenticating, so that an
+/// unknown tenant still looks like any other 401).
+pub(super) async fn method_not_allowed(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {

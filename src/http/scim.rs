@@ -33,38 +33,48 @@ fn groups() -> &'static ResourceType {
 /// The routes of one tenant.
 pub fn scope() -> actix_web::Scope {
     web::scope("/scim/v2/{tenant}")
-        .service(web::resource("/.search").route(web::post().to(search_root)))
+        .service(
+            web::resource("/.search")
+                .route(web::post().to(search_root))
+                .default_service(web::to(discovery::method_not_allowed)),
+        )
         .service(
             web::resource("/Users")
                 .route(web::get().to(|s, r, t| list(s, r, t, users())))
-                .route(web::post().to(|s, r, t, p| create(s, r, t, p, users()))),
+                .route(web::post().to(|s, r, t, p| create(s, r, t, p, users())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Users/.search")
-                .route(web::post().to(|s, r, t, p| search(s, r, t, p, users()))),
+                .route(web::post().to(|s, r, t, p| search(s, r, t, p, users())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Users/{id}")
                 .route(web::get().to(|s, r, p| get(s, r, p, users())))
                 .route(web::put().to(|s, r, p, b| replace(s, r, p, b, users())))
                 .route(web::patch().to(|s, r, p, b| patch(s, r, p, b, users())))
-                .route(web::delete().to(|s, r, p| delete(s, r, p, users()))),
+                .route(web::delete().to(|s, r, p| delete(s, r, p, users())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Groups")
                 .route(web::get().to(|s, r, t| list(s, r, t, groups())))
-                .route(web::post().to(|s, r, t, p| create(s, r, t, p, groups()))),
+                .route(web::post().to(|s, r, t, p| create(s, r, t, p, groups())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Groups/.search")
-                .route(web::post().to(|s, r, t, p| search(s, r, t, p, groups()))),
+                .route(web::post().to(|s, r, t, p| search(s, r, t, p, groups())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .service(
             web::resource("/Groups/{id}")
                 .route(web::get().to(|s, r, p| get(s, r, p, groups())))
                 .route(web::put().to(|s, r, p, b| replace(s, r, p, b, groups())))
                 .route(web::patch().to(|s, r, p, b| patch(s, r, p, b, groups())))
-                .route(web::delete().to(|s, r, p| delete(s, r, p, groups()))),
+                .route(web::delete().to(|s, r, p| delete(s, r, p, groups())))
+                .default_service(web::to(discovery::method_not_allowed)),
         )
         .configure(discovery::configure)
         .default_service(web::to(unknown_endpoint))

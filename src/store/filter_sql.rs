@@ -114,7 +114,7 @@ impl<'a> FilterCompiler<'a> {
     }
 
     fn resolve(&self, path: &AttrPath) -> ScimResult<ResolvedAttr<'a>> {
-        self.rt.resolve(path).ok_or_else(|| unknown(path))
+        crate::filter::eval::resolve(path, self.rt).ok_or_else(|| unknown(path))
     }
 
     /// The JSON path of a resolved attribute inside the document.
@@ -133,7 +133,18 @@ impl<'a> FilterCompiler<'a> {
     }
 
     fn attr(&self, path: &AttrPath, test: &AttrTest) -> ScimResult<Sql> {
-        let r = self.resolve(path)?;
+        let mut r = self.resolve(path)?;
+        if r.sub.is_none()
+            && r.attr.attr_type == AttrType::Complex
+            && !r.attr.multi_valued
+            && matches!(test, AttrTest::Compare(..))
+        {
+            // Entra's `manager eq "<id>"`: a comparison on a single-valued complex
+            // attribute compares its `value` sub-attribute (as the evaluator does).
+            if let Some(value) = r.attr.sub_attribute("value") {
+                r.sub = Some(value);
+            }
+        }
         if r.attr.multi_valued {
             // `emails.value eq x`, `emails co x` (= emails.value), `members eq id`.
             let sub = match r.sub {

@@ -5,3 +5,10 @@
 mod support;
 
 mod scim_basics;
+mod scim_discovery;
+mod scim_errors;
+mod scim_groups;
+mod scim_lists;
+mod scim_patch_entra;
+mod scim_races;
+mod scim_users;

@@ -137,11 +137,14 @@ impl Resp {
 
 /// A tenant with a token on a fresh database, and the app serving it.
 pub struct TestEnv {
+    #[allow(dead_code)] // for tests that differ per backend
     pub backend: Backend,
     pub state: AppState,
     pub tenant_id: String,
     pub token: String,
     pub token_id: String,
+    /// Held for its `Drop` (removes the database after the test).
+    #[allow(dead_code)]
     pub db: TestDb,
 }
 
@@ -280,6 +283,53 @@ impl TestEnv {
         }
     }
 
+    /// Sends a request under the tenant's SCIM base with the token, a JSON body and extra
+    /// headers (e.g. `If-Match`).
+    pub async fn scim_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, String)],
+    ) -> Resp {
+        let uri = format!("{}{}", self.base(), path);
+        let mut headers = vec![
+            ("authorization", format!("Bearer {}", self.token)),
+            ("content-type", "application/scim+json".to_string()),
+        ];
+        headers.extend(extra.iter().cloned());
+        self.send(
+            method,
+            &uri,
+            body.map(|b| b.to_string().into_bytes()),
+            &headers,
+        )
+        .await
+    }
+
+    /// GETs `path` and asserts 200; returns the body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.raw);
+        r.body
+    }
+
+    /// The public SCIM URL of the env's tenant (`meta.location` prefix).
+    pub fn public_base(&self) -> String {
+        format!("https://scimd.example/scim/v2/{}", self.tenant_id)
+    }
+
+    /// Fixes the server clock at `t` (and returns a handle to move it).
+    pub fn fix_clock(
+        &mut self,
+        t: chrono::DateTime<Utc>,
+    ) -> Arc<std::sync::Mutex<chrono::DateTime<Utc>>> {
+        let now = Arc::new(std::sync::Mutex::new(t));
+        let handle = now.clone();
+        self.state.clock = Arc::new(move || *now.lock().expect("clock"));
+        handle
+    }
+
     /// Creates a user and returns its id.
     pub async fn create_user(&self, user_name: &str) -> String {
         let r = self
@@ -311,6 +361,29 @@ impl TestEnv {
         r.body["id"].as_str().expect("id").to_string()
     }
 }
+
+/// A PatchOp request body with these operations.
+pub fn patch_op(ops: Value) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": ops,
+    })
+}
+
+/// `s` percent-encoded for a query string.
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// Declares a test that runs on SQLite and on PostgreSQL:
 /// `both_backends!(name, |env| async move { … })`.

@@ -1,0 +1,184 @@
+//! Groups: Entra's group conversation, displayName uniqueness, members on POST/PUT.
+
+use actix_web::http::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{enc, patch_op, TestEnv};
+
+both_backends!(
+    entra_create_group_with_adscim_schema,
+    |env: TestEnv| async move {
+        let r = env
+        .post(
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
+                               "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+                   "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+                   "displayName": "displayName",
+                   "meta": {"resourceType": "Group"}}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            r.body["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:Group"])
+        );
+        assert_eq!(r.body["externalId"], "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159");
+        assert_eq!(r.body["displayName"], "displayName");
+        assert_eq!(r.body["members"], json!([]));
+        assert_eq!(r.body["meta"]["resourceType"], "Group");
+        assert_eq!(r.body["meta"]["version"], "W/\"1\"");
+        assert_eq!(
+            r.body["meta"]["location"],
+            format!("{}/Groups/{id}", env.public_base())
+        );
+        assert_eq!(r.header("etag"), Some("W/\"1\""));
+
+        // Get Group without members.
+        let g = env
+            .get_ok(&format!("/Groups/{id}?excludedAttributes=members"))
+            .await;
+        assert_eq!(g["id"], id.as_str());
+        assert_eq!(g["displayName"], "displayName");
+        assert!(g.get("members").is_none(), "{g}");
+        // Get Group by displayName, Entra's exact form, and case-insensitively.
+        for q in [
+            "/Groups?excludedAttributes=members&filter=displayName+eq+%22displayName%22"
+                .to_string(),
+            format!(
+                "/Groups?excludedAttributes=members&filter={}",
+                enc("displayName eq \"DISPLAYNAME\"")
+            ),
+            format!(
+                "/Groups?filter={}&excludedAttributes=members",
+                enc("externalId eq \"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159\"")
+            ),
+        ] {
+            let b = env.get_ok(&q).await;
+            assert_eq!(b["totalResults"], 1, "{q}: {b}");
+            assert_eq!(b["Resources"][0]["id"], id.as_str());
+            assert!(b["Resources"][0].get("members").is_none());
+        }
+        // Group probe with a random GUID: empty list.
+        let b = env
+        .get_ok("/Groups?excludedAttributes=members&filter=displayName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22")
+        .await;
+        assert_eq!(b["totalResults"], 0);
+        assert_eq!(b["Resources"], json!([]));
+        // Delete → 204, then 404.
+        assert_eq!(
+            env.delete(&format!("/Groups/{id}")).await.status,
+            StatusCode::NO_CONTENT
+        );
+        env.get(&format!("/Groups/{id}"))
+            .await
+            .assert_error(404, None);
+        env.delete(&format!("/Groups/{id}"))
+            .await
+            .assert_error(404, None);
+    }
+);
+
+both_backends!(group_display_name_is_unique, |env: TestEnv| async move {
+    let id = env.create_group("Engineering").await;
+    for name in ["Engineering", "engineering", "ENGINEERING"] {
+        let r = env.post("/Groups", json!({"displayName": name})).await;
+        r.assert_error(409, Some("uniqueness"));
+    }
+    // A rename onto another group's name is a 409 too (PATCH and PUT), nothing changes.
+    let other = env.create_group("Marketing").await;
+    env.patch(
+        &format!("/Groups/{other}"),
+        patch_op(json!([{"op": "Replace", "path": "displayName", "value": "engineering"}])),
+    )
+    .await
+    .assert_error(409, Some("uniqueness"));
+    env.put(
+        &format!("/Groups/{other}"),
+        json!({"displayName": "Engineering"}),
+    )
+    .await
+    .assert_error(409, Some("uniqueness"));
+    assert_eq!(
+        env.get_ok(&format!("/Groups/{other}")).await["displayName"],
+        "Marketing"
+    );
+    let b = env.get_ok("/Groups").await;
+    assert_eq!(b["totalResults"], 2);
+    // A user and a group may share a name.
+    env.create_user("Engineering").await;
+    let _ = id;
+    // No displayName → 400.
+    env.post("/Groups", json!({"externalId": "x"}))
+        .await
+        .assert_error(400, Some("invalidValue"));
+});
+
+both_backends!(group_members_on_post_and_put, |env: TestEnv| async move {
+    let a = env.create_user("a@example.com").await;
+    let b = env.create_user("b@example.com").await;
+    let c = env.create_user("c@example.com").await;
+    let sub = env.create_group("Sub group").await;
+    let r = env
+        .post(
+            "/Groups",
+            json!({"displayName": "With members",
+                   "members": [{"value": a, "display": "ignored"}, {"value": b}, {"value": sub, "type": "Group"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    let gid = r.body["id"].as_str().unwrap().to_string();
+    let g = env.get_ok(&format!("/Groups/{gid}")).await;
+    let members = g["members"].as_array().unwrap();
+    assert_eq!(members.len(), 3);
+    let sub_member = members.iter().find(|m| m["value"] == sub.as_str()).unwrap();
+    assert_eq!(sub_member["type"], "Group");
+    assert_eq!(sub_member["display"], "Sub group");
+    assert_eq!(
+        sub_member["$ref"],
+        format!("{}/Groups/{sub}", env.public_base())
+    );
+    let a_member = members.iter().find(|m| m["value"] == a.as_str()).unwrap();
+    assert_eq!(a_member["type"], "User");
+    // PUT replaces the member list.
+    let r = env
+        .put(
+            &format!("/Groups/{gid}"),
+            json!({"displayName": "With members", "members": [{"value": c}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let g = env.get_ok(&format!("/Groups/{gid}")).await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 1);
+    assert_eq!(g["members"][0]["value"], c.as_str());
+    // A POST naming an unknown member → 400, no group created.
+    env.post(
+        "/Groups",
+        json!({"displayName": "Broken", "members": [{"value": "nope"}]}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    let q = env
+        .get_ok(&format!(
+            "/Groups?filter={}",
+            enc("displayName eq \"Broken\"")
+        ))
+        .await;
+    assert_eq!(q["totalResults"], 0);
+    // A group cannot contain itself.
+    env.patch(
+        &format!("/Groups/{gid}"),
+        patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": gid}]}])),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    assert_eq!(
+        env.get_ok(&format!("/Groups/{gid}")).await["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+});

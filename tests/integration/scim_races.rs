@@ -1,0 +1,229 @@
+//! Concurrency on both backends: uniqueness under parallel creates, no lost membership
+//! updates, If-Match as optimistic locking.
+
+use actix_web::http::{Method, StatusCode};
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{enc, patch_op, TestEnv};
+
+/// `name` with the letters' case varied by the bits of `i`.
+fn case_variant(name: &str, i: usize) -> String {
+    name.chars()
+        .enumerate()
+        .map(|(k, c)| {
+            if (i >> (k % 12)) & 1 == 1 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+both_backends!(
+    parallel_creates_of_one_user_name,
+    |env: TestEnv| async move {
+        let base = "race.condition.user@example.com";
+        let results = join_all((0..50).map(|i| {
+            let env = &env;
+            async move {
+                env.post(
+                    "/Users",
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                       "userName": case_variant(base, i), "active": true}),
+                )
+                .await
+            }
+        }))
+        .await;
+        let created: Vec<_> = results
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .collect();
+        assert_eq!(
+            created.len(),
+            1,
+            "{:?}",
+            results
+                .iter()
+                .map(|r| (r.status, r.raw.clone()))
+                .collect::<Vec<_>>()
+        );
+        for r in results.iter().filter(|r| r.status != StatusCode::CREATED) {
+            r.assert_error(409, Some("uniqueness"));
+        }
+        let b = env.get_ok("/Users").await;
+        assert_eq!(b["totalResults"], 1);
+        assert_eq!(b["Resources"][0]["id"], created[0].body["id"]);
+        let b = env
+            .get_ok(&format!(
+                "/Users?filter={}",
+                enc(&format!("userName eq \"{base}\""))
+            ))
+            .await;
+        assert_eq!(b["totalResults"], 1);
+    }
+);
+
+both_backends!(
+    parallel_group_creates_of_one_display_name,
+    |env: TestEnv| async move {
+        let results = join_all((0..20).map(|i| {
+            let env = &env;
+            async move {
+                env.post(
+                    "/Groups",
+                    json!({"displayName": case_variant("Parallel Group", i)}),
+                )
+                .await
+            }
+        }))
+        .await;
+        let created = results
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1);
+        for r in results.iter().filter(|r| r.status != StatusCode::CREATED) {
+            r.assert_error(409, Some("uniqueness"));
+        }
+        assert_eq!(env.get_ok("/Groups").await["totalResults"], 1);
+    }
+);
+
+both_backends!(
+    parallel_member_adds_are_all_kept,
+    |env: TestEnv| async move {
+        let gid = env.create_group("Busy group").await;
+        let mut users = Vec::new();
+        for i in 0..20 {
+            users.push(env.create_user(&format!("busy{i}@example.com")).await);
+        }
+        let path = format!("/Groups/{gid}");
+        let results = join_all(users.iter().map(|u| {
+            let env = &env;
+            let path = path.clone();
+            async move {
+                env.patch(
+                    &path,
+                    patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": u}]}])),
+                )
+                .await
+            }
+        }))
+        .await;
+        for r in &results {
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        }
+        let g = env.get_ok(&path).await;
+        let mut got: Vec<String> = g["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect();
+        got.sort();
+        users.sort();
+        assert_eq!(got, users);
+        assert_eq!(g["meta"]["version"], "W/\"21\"", "one version per change");
+        // And 20 parallel removals of half of them, mixed with re-adds of the others.
+        let results = join_all(users.iter().enumerate().map(|(i, u)| {
+            let env = &env;
+            let path = path.clone();
+            async move {
+                let op = if i % 2 == 0 {
+                    json!({"op": "remove", "path": format!("members[value eq \"{u}\"]")})
+                } else {
+                    json!({"op": "Add", "path": "members", "value": [{"value": u}]})
+                };
+                env.patch(&path, patch_op(json!([op]))).await
+            }
+        }))
+        .await;
+        for r in &results {
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        }
+        let g = env.get_ok(&path).await;
+        assert_eq!(g["members"].as_array().unwrap().len(), 10, "{g}");
+    }
+);
+
+both_backends!(
+    parallel_patches_with_one_stale_if_match,
+    |env: TestEnv| async move {
+        let uid = env.create_user("optimistic@example.com").await;
+        let path = format!("/Users/{uid}");
+        let results = join_all((0..10).map(|i| {
+        let env = &env;
+        let path = path.clone();
+        async move {
+            env.scim_with(
+                Method::PATCH,
+                &path,
+                Some(patch_op(json!([{"op": "Replace", "path": "displayName", "value": format!("writer {i}")}]))),
+                &[("if-match", "W/\"1\"".to_string())],
+            )
+            .await
+        }
+    }))
+    .await;
+        let ok: Vec<_> = results
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .collect();
+        assert_eq!(
+            ok.len(),
+            1,
+            "{:?}",
+            results
+                .iter()
+                .map(|r| (r.status, r.raw.clone()))
+                .collect::<Vec<_>>()
+        );
+        for r in results.iter().filter(|r| r.status != StatusCode::OK) {
+            r.assert_error(412, None);
+        }
+        // The winner's write is what is stored: no lost update.
+        let u = env.get_ok(&path).await;
+        assert_eq!(u["displayName"], ok[0].body["displayName"]);
+        assert_eq!(u["meta"]["version"], "W/\"2\"");
+        // Parallel unconditional PATCHes of different attributes all land.
+        let attrs = [
+            "title",
+            "nickName",
+            "profileUrl",
+            "locale",
+            "timezone",
+            "preferredLanguage",
+            "userType",
+            "displayName",
+        ];
+        let results = join_all(attrs.iter().map(|a| {
+            let env = &env;
+            let path = path.clone();
+            async move {
+                let value = if *a == "profileUrl" {
+                    "https://example.com/p".to_string()
+                } else {
+                    format!("v-{a}")
+                };
+                env.patch(
+                    &path,
+                    patch_op(json!([{"op": "Replace", "path": a, "value": value}])),
+                )
+                .await
+            }
+        }))
+        .await;
+        for r in &results {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+        }
+        let u = env.get_ok(&path).await;
+        for a in attrs {
+            assert!(u[a].is_string(), "{a} lost: {u}");
+        }
+        assert_eq!(u["meta"]["version"], format!("W/\"{}\"", 2 + attrs.len()));
+    }
+);
