@@ -224,6 +224,10 @@ impl Schema {
 pub struct SchemaExtension {
     pub schema: Arc<Schema>,
     pub required: bool,
+    /// Written only by the server (every attribute readOnly): served in `/Schemas` and on
+    /// resources, but not offered to clients in `/ResourceTypes` `schemaExtensions`, so that
+    /// generic clients do not try to write it.
+    pub server_managed: bool,
 }
 
 /// A resource type (RFC 7643 §6): `User` or `Group`.
@@ -372,9 +376,15 @@ impl Registry {
                 .ok_or_else(|| format!("schema {id} missing"))
         };
         let ext = |id: &str| -> Result<SchemaExtension, String> {
+            let schema = find(id)?;
+            let server_managed = schema
+                .attributes
+                .iter()
+                .all(|a| a.mutability == Mutability::ReadOnly);
             Ok(SchemaExtension {
-                schema: find(id)?,
+                schema,
                 required: false,
+                server_managed,
             })
         };
         let user = ResourceType {

@@ -156,6 +156,7 @@ fn resource_type_document(rt: &ResourceType, base_url: &str) -> Value {
     let extensions: Vec<Value> = rt
         .extensions
         .iter()
+        .filter(|e| !e.server_managed)
         .map(|e| json!({"schema": e.schema.id, "required": e.required}))
         .collect();
     json!({

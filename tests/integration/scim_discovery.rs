@@ -123,9 +123,13 @@ both_backends!(resource_types, |env: TestEnv| async move {
         [
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
             "urn:ietf:params:scim:schemas:extension:medius:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:scimd:2.0:User",
         ]
     );
+    // The server-managed scimd extension is described in /Schemas, not offered for writing.
+    let scimd = env
+        .get_ok("/Schemas/urn:ietf:params:scim:schemas:extension:scimd:2.0:User")
+        .await;
+    assert_eq!(scimd["attributes"][0]["mutability"], "readOnly");
     assert_eq!(
         user["meta"]["location"],
         format!("{}/ResourceTypes/User", env.public_base())

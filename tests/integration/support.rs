@@ -1,6 +1,8 @@
 //! Test support: a fresh database per test (a temp SQLite file, or a PostgreSQL schema of
 //! its own), a tenant with a token, and an in-process app to send SCIM requests to.
 
+use std::sync::Arc;
+
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
 use chrono::Utc;
