@@ -5,6 +5,7 @@ pub mod console;
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod metrics;
 pub mod password;
 pub mod patch;
 pub mod projection;
