@@ -88,7 +88,13 @@ pub fn generate_token(
 }
 
 /// Revokes a token the actor may see (another tenant's or another admin's: 404).
-pub fn revoke_token(store: &Store, actor: &Actor, id: &str, pw: &str, now: DateTime<Utc>) -> ScimResult<TokenRecord> {
+pub fn revoke_token(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    pw: &str,
+    now: DateTime<Utc>,
+) -> ScimResult<TokenRecord> {
     require_write(actor)?;
     reauthenticate(store, actor, pw)?;
     let record = store
@@ -115,7 +121,12 @@ pub struct TenantSettings {
     pub provisioning_enabled: bool,
 }
 
-pub fn update_settings(store: &Store, actor: &Actor, s: &TenantSettings, now: DateTime<Utc>) -> ScimResult<Tenant> {
+pub fn update_settings(
+    store: &Store,
+    actor: &Actor,
+    s: &TenantSettings,
+    now: DateTime<Utc>,
+) -> ScimResult<Tenant> {
     require_write(actor)?;
     let name = s.name.trim();
     if name.is_empty() {

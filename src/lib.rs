@@ -1,6 +1,7 @@
 //! scimd: a SCIM 2.0 provisioning target (RFC 7643/7644) with an admin console.
 
 pub mod admin;
+pub mod api;
 pub mod config;
 pub mod console;
 pub mod error;

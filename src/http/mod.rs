@@ -188,5 +188,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .service(scim::scope())
         .service(crate::console::scope())
+        .service(crate::api::scope())
         .default_service(web::to(not_found));
 }

@@ -111,7 +111,7 @@ pub struct LogEntry {
 }
 
 /// One provisioning-log row.
-#[derive(Debug, Clone, PartialEq, QueryableByName, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, serde::Serialize, utoipa::ToSchema)]
 pub struct ProvisioningEntry {
     #[diesel(sql_type = Text)]
     pub id: String,

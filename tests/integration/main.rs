@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod admin_api;
 mod reliability;
 mod scim_basics;
 mod scim_discovery;
