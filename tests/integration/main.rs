@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_api;
+mod provisioning_log;
 mod reliability;
 mod scim_basics;
 mod scim_discovery;
