@@ -14,7 +14,7 @@ use crate::representation::{list_response, to_scim};
 use crate::resource::normalize;
 use crate::schema::{Registry, ResourceType};
 use crate::store::console::ProvisioningEntry;
-use crate::store::resources::{ListQuery, StoredResource, Update, WriteLog};
+use crate::store::resources::{ListQuery, StoredResource, Update, WriteLog, WriteOptions};
 
 /// Default and maximum page sizes (ServiceProviderConfig `filter.maxResults`).
 pub const DEFAULT_COUNT: i64 = 100;
@@ -669,7 +669,16 @@ async fn delete(
     let log = write_log(&req, &ctx, StatusCode::NO_CONTENT);
     let rid = id.clone();
     let result = blocking(move || {
-        store.delete_resource(&tenant_id, rt, &rid, if_match.as_deref(), now, Some(&log))
+        store.delete_resource(
+            &tenant_id,
+            rt,
+            &rid,
+            WriteOptions {
+                if_match: if_match.as_deref(),
+                now,
+                log: Some(&log),
+            },
+        )
     })
     .await
     .map(|()| HttpResponse::NoContent().finish());

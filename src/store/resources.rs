@@ -141,6 +141,15 @@ impl WriteLog {
     }
 }
 
+/// The conditions and bookkeeping of an update or delete.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions<'a> {
+    /// `If-Match` as the client sent it.
+    pub if_match: Option<&'a str>,
+    pub now: DateTime<Utc>,
+    pub log: Option<&'a WriteLog>,
+}
+
 /// What an update does: a new document (or none when only memberships change) and the
 /// membership changes, in order.
 #[derive(Debug, Default)]
@@ -465,11 +474,10 @@ impl Store {
         tenant: &str,
         rt: &ResourceType,
         id: &str,
-        if_match: Option<&str>,
-        now: DateTime<Utc>,
-        log: Option<&WriteLog>,
+        opts: WriteOptions<'_>,
         change: impl FnOnce(&StoredResource) -> ScimResult<Update>,
     ) -> ScimResult<StoredResource> {
+        let WriteOptions { if_match, now, log } = opts;
         self.write(|c| {
             let current = select_one(c, tenant, rt, id, true)?
                 .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
@@ -564,10 +572,9 @@ impl Store {
         tenant: &str,
         rt: &ResourceType,
         id: &str,
-        if_match: Option<&str>,
-        now: DateTime<Utc>,
-        log: Option<&WriteLog>,
+        opts: WriteOptions<'_>,
     ) -> ScimResult<()> {
+        let WriteOptions { if_match, now, log } = opts;
         self.write(|c| {
             let current = select_one(c, tenant, rt, id, true)?
                 .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
