@@ -469,3 +469,32 @@ fn insert_rows(dst: &mut Conn<'_>, table: &TableSpec, rows: &[TextRow]) -> ScimR
     }
     Ok(())
 }
+
+/// Every row of every copied table, as text, in a stable order: `(table, rows)` in copy
+/// order. For checking a copy (tests, or an operator comparing two small databases).
+pub fn dump(store: &Store) -> ScimResult<Vec<(&'static str, Vec<Vec<Option<String>>>)>> {
+    store.read(|c| {
+        let mut out = Vec::new();
+        for table in TABLES {
+            let select_list = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (col, k))| match k {
+                    Kind::Text => format!("{col} AS c{i}"),
+                    Kind::Int => format!("CAST({col} AS TEXT) AS c{i}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rows: Vec<TextRow> = c.load(&Sql::new(&format!(
+                "SELECT {select_list} FROM {}",
+                table.name
+            )))?;
+            // Sorted here, not in SQL: the backends order NULLs differently.
+            let mut rows: Vec<Vec<Option<String>>> = rows.into_iter().map(|r| r.0).collect();
+            rows.sort();
+            out.push((table.name, rows));
+        }
+        Ok(out)
+    })
+}

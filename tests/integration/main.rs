@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod db_copy;
 mod reliability;
 mod scim_basics;
 mod scim_discovery;
