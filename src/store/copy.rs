@@ -470,9 +470,12 @@ fn insert_rows(dst: &mut Conn<'_>, table: &TableSpec, rows: &[TextRow]) -> ScimR
     Ok(())
 }
 
+/// A row as text, in the table's column order (integers as their decimal text).
+pub type DumpRow = Vec<Option<String>>;
+
 /// Every row of every copied table, as text, in a stable order: `(table, rows)` in copy
 /// order. For checking a copy (tests, or an operator comparing two small databases).
-pub fn dump(store: &Store) -> ScimResult<Vec<(&'static str, Vec<Vec<Option<String>>>)>> {
+pub fn dump(store: &Store) -> ScimResult<Vec<(&'static str, Vec<DumpRow>)>> {
     store.read(|c| {
         let mut out = Vec::new();
         for table in TABLES {

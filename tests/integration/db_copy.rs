@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::{patch_op, Backend, TestDb, TestEnv, ENTERPRISE};
 use scimd::http::rate_limit::{Limits, RateLimiter};
 use scimd::http::AppState;
-use scimd::store::copy::{copy, dump, BATCH_ROWS};
+use scimd::store::copy::{copy, dump, DumpRow, BATCH_ROWS};
 use scimd::store::{Sql, Store};
 
 /// More users than a batch, so every table with a row per user crosses a batch boundary.
@@ -72,7 +72,7 @@ async fn snapshot(env: &TestEnv) -> Vec<(String, Value)> {
     out
 }
 
-async fn dump_of(store: &Store) -> Vec<(&'static str, Vec<Vec<Option<String>>>)> {
+async fn dump_of(store: &Store) -> Vec<(&'static str, Vec<DumpRow>)> {
     let store = store.clone();
     actix_web::web::block(move || dump(&store))
         .await

@@ -4,8 +4,10 @@
 #[allow(dead_code)]
 mod support;
 
+mod crash;
 mod db_copy;
 mod reliability;
+mod replicas;
 mod scim_basics;
 mod scim_discovery;
 mod scim_errors;
