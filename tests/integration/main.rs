@@ -5,8 +5,11 @@
 mod support;
 
 mod admin_api;
+mod crash;
+mod db_copy;
 mod provisioning_log;
 mod reliability;
+mod replicas;
 mod scim_basics;
 mod scim_discovery;
 mod scim_errors;
