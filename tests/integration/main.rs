@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod filter_explain;
 mod scim_basics;
 mod scim_discovery;
 mod scim_errors;
