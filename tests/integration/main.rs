@@ -5,6 +5,7 @@
 mod support;
 
 mod filter_explain;
+mod filter_sql_agreement;
 mod scim_basics;
 mod scim_discovery;
 mod scim_errors;
