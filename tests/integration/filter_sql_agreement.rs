@@ -71,7 +71,7 @@ fn user(i: usize, ids: &[String]) -> Value {
         "userName": user_name,
         "name": {"givenName": given, "familyName": family},
     });
-    if i % 4 != 0 {
+    if !i.is_multiple_of(4) {
         u["displayName"] = json!(format!("{given} {family}"));
     }
     match i % 3 {
@@ -107,20 +107,20 @@ fn user(i: usize, ids: &[String]) -> Value {
         let t = if i % 4 == 1 { "work" } else { "mobile" };
         u["phoneNumbers"] = json!([{"value": format!("+1 555 {i:04}"), "type": t}]);
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         u["externalId"] = json!(format!("Ext-{i}"));
     }
     let mut ent = json!({
         "department": DEPARTMENTS[i % DEPARTMENTS.len()],
-        "employeeNumber": if i % 3 == 0 { format!("{i:05}") } else { i.to_string() },
+        "employeeNumber": if i.is_multiple_of(3) { format!("{i:05}") } else { i.to_string() },
     });
-    if i % 3 == 0 && !ids.is_empty() {
+    if i.is_multiple_of(3) && !ids.is_empty() {
         ent["manager"] = json!({"value": ids[i / 2 % ids.len()]});
     }
     if i % 7 != 6 {
         u[ENTERPRISE] = ent;
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         u[MEDIUS] = json!({"configurationFilter": CONFIG_FILTERS[i % CONFIG_FILTERS.len()]});
     }
     u
