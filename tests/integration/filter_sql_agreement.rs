@@ -27,7 +27,7 @@ use crate::support::{Backend, TestEnv, ENTERPRISE};
 const MEDIUS: &str = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
 const USERS: usize = 40;
 
-const GIVEN: &[&str] = &[
+pub(crate) const GIVEN: &[&str] = &[
     "Barbara",
     "barbara",
     "Ärger",
@@ -39,7 +39,7 @@ const GIVEN: &[&str] = &[
     "Zoë",
     "MAX",
 ];
-const FAMILY: &[&str] = &[
+pub(crate) const FAMILY: &[&str] = &[
     "Jensen",
     "JENSEN",
     "Smith",
@@ -48,7 +48,8 @@ const FAMILY: &[&str] = &[
     "x_y",
     "Ünal",
 ];
-const DEPARTMENTS: &[&str] = &["Sales", "sales", "R&D", "100% Dept", "x_y", "Back\\Office"];
+pub(crate) const DEPARTMENTS: &[&str] =
+    &["Sales", "sales", "R&D", "100% Dept", "x_y", "Back\\Office"];
 const CONFIG_FILTERS: &[&str] = &["Filter-A", "filter-a", "B_%", "C\\d", "q\"uote"];
 
 fn base_time() -> chrono::DateTime<Utc> {
@@ -340,7 +341,7 @@ fn leaf(pool: Vec<String>) -> impl Strategy<Value = Filter> {
     prop_oneof![4 => attr, 1 => boolean, 1 => date, 1 => null, 2 => value_path]
 }
 
-fn filter(pool: Vec<String>) -> impl Strategy<Value = Filter> {
+pub(crate) fn filter(pool: Vec<String>) -> impl Strategy<Value = Filter> {
     leaf(pool).prop_recursive(3, 12, 2, |inner| {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),

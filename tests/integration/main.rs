@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod filter_differential;
 mod filter_explain;
 mod filter_sql_agreement;
 mod scim_basics;
