@@ -8,6 +8,7 @@ pub mod http;
 pub mod password;
 pub mod patch;
 pub mod projection;
+pub mod provisioning_log;
 pub mod representation;
 pub mod resource;
 pub mod schema;
