@@ -4,4 +4,5 @@
 #[allow(dead_code)]
 mod support;
 
+mod console_pages;
 mod scim_basics;
