@@ -1,6 +1,7 @@
 //! scimd: a SCIM 2.0 provisioning target (RFC 7643/7644) with an admin console.
 
 pub mod config;
+pub mod configuration;
 pub mod console;
 pub mod error;
 pub mod filter;
