@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+pub mod configuration;
 pub mod console;
 pub mod error;
 pub mod filter;

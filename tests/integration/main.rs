@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_api;
+mod console_configurations;
 mod console_pages;
 mod crash;
 mod db_copy;
