@@ -23,3 +23,4 @@ mod scim_lists;
 mod scim_patch_entra;
 mod scim_races;
 mod scim_users;
+mod user_configurations;
