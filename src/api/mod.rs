@@ -207,6 +207,7 @@ async fn put_tenant(
     let now = state.now();
     let settings = body.into_inner();
     let t = blocking(move || admin::update_settings(&store, &c.session, &settings, now)).await?;
+    state.auth_cache.clear();
     Ok(HttpResponse::Ok().json(tenant_info(&state, t)))
 }
 
@@ -308,6 +309,7 @@ async fn revoke_token(
             .ok_or_else(|| ScimError::not_found("No such token"))
     })
     .await?;
+    state.auth_cache.clear();
     Ok(HttpResponse::Ok().json(token_info(record, now)))
 }
 

@@ -111,6 +111,7 @@ async fn save_settings(
     let actor = console.session.clone();
     let now = state.now();
     blocking(move || admin::update_settings(&store, &actor, &settings, now)).await?;
+    state.auth_cache.clear();
     Ok(redirect("/console/settings?saved=1"))
 }
 

@@ -159,5 +159,6 @@ async fn revoke(
     let id = path.into_inner();
     let pw = form.into_inner().password;
     blocking(move || admin::revoke_token(&store, &actor, &id, &pw, now)).await?;
+    state.auth_cache.clear();
     Ok(redirect("/console/tokens?revoked=1"))
 }

@@ -12,7 +12,7 @@ use actix_web::HttpRequest;
 use super::rate_limit::Permit;
 use super::{blocking, header_str, AppState};
 use crate::error::ScimError;
-use crate::store::tenants::Tenant;
+use crate::store::tenants::{Tenant, TokenRecord};
 use crate::token;
 
 /// How often a token's last-used time is written at most.
@@ -61,20 +61,35 @@ async fn authenticate_inner(
     let token_id = parsed.id.to_string();
     let secret = parsed.secret.to_string();
     let tenant_id = tenant_id.to_string();
-    let store = state.store.clone();
     let now = state.now();
-    let (record, tenant) = blocking(move || {
-        let record = store
-            .find_token(&token_id)?
-            .filter(|r| r.tenant_id == tenant_id && r.usable(now))
-            .filter(|r| token::verify(&secret, &r.secret_sha256))
+    let (record, tenant) = match state.auth_cache.get(&token_id, Instant::now()) {
+        Some(hit) => hit,
+        None => {
+            let store = state.store.clone();
+            let id = token_id.clone();
+            let found = blocking(move || {
+                let Some(record) = store.find_token(&id)? else {
+                    return Ok(None);
+                };
+                let tenant = store.get_tenant(&record.tenant_id)?;
+                Ok(tenant.map(|t| (record, t)))
+            })
+            .await?
             .ok_or_else(ScimError::unauthorized)?;
-        let tenant = store
-            .get_tenant(&tenant_id)?
-            .ok_or_else(ScimError::unauthorized)?;
-        Ok((record, tenant))
-    })
-    .await?;
+            state
+                .auth_cache
+                .put(&token_id, found.clone(), Instant::now());
+            found
+        }
+    };
+    // Checked on every request, cached or not: the secret (constant time), the tenant of
+    // the URL, expiry and revocation.
+    if record.tenant_id != tenant_id
+        || !record.usable(now)
+        || !token::verify(&secret, &record.secret_sha256)
+    {
+        return Err(ScimError::unauthorized());
+    }
     if tenant.provisioning_enabled == 0 {
         return Err(ScimError::forbidden(
             "Provisioning is turned off for this tenant in the scimd console",
@@ -121,5 +136,50 @@ async fn touch(state: &AppState, token_id: &str, now: chrono::DateTime<chrono::U
         if let Err(e) = blocking(move || store.touch_token(&id, now)).await {
             tracing::warn!(error = %e, "could not record token use");
         }
+    }
+}
+
+/// Verified token rows and their tenants, kept at most [`AUTH_CACHE_TTL`]: a revocation, an
+/// expiry or a provisioning switch made through any replica is seen within that time.
+/// Holds digests only, never a secret.
+#[derive(Debug, Default)]
+pub struct AuthCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Instant, TokenRecord, Tenant)>>,
+}
+
+/// How long a token lookup is reused (DESIGN.md: revocation within one second).
+pub const AUTH_CACHE_TTL: Duration = Duration::from_millis(900);
+const AUTH_CACHE_MAX: usize = 10_000;
+
+impl AuthCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Instant, TokenRecord, Tenant)>>
+    {
+        match self.entries.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub fn get(&self, token_id: &str, now: Instant) -> Option<(TokenRecord, Tenant)> {
+        let map = self.lock();
+        let (at, record, tenant) = map.get(token_id)?;
+        (now.saturating_duration_since(*at) < AUTH_CACHE_TTL)
+            .then(|| (record.clone(), tenant.clone()))
+    }
+
+    pub fn put(&self, token_id: &str, value: (TokenRecord, Tenant), now: Instant) {
+        let mut map = self.lock();
+        if map.len() >= AUTH_CACHE_MAX {
+            map.retain(|_, (at, _, _)| now.saturating_duration_since(*at) < AUTH_CACHE_TTL);
+        }
+        map.insert(token_id.to_string(), (now, value.0, value.1));
+    }
+
+    /// Forgets everything (the console calls it after a change made in this process, so
+    /// that its own effects show at once).
+    pub fn clear(&self) {
+        self.lock().clear();
     }
 }

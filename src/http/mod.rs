@@ -35,6 +35,7 @@ pub struct AppState {
     /// When each token's last use was last written (to write it about once a minute).
     pub token_touches: Arc<Mutex<HashMap<String, Instant>>>,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    pub auth_cache: Arc<auth::AuthCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
@@ -43,6 +44,7 @@ impl AppState {
         AppState {
             store,
             rate_limiter: rate_limit::RateLimiter::new(settings.limits),
+            auth_cache: Arc::new(auth::AuthCache::default()),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             settings: Arc::new(settings),
             clock: Arc::new(Utc::now),
