@@ -18,10 +18,10 @@ pub struct ServeConfig {
     #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
     /// Sustained SCIM requests per second per tenant (token bucket rate).
-    #[arg(long, env = "SCIMD_RATE_LIMIT", default_value_t = 200.0)]
+    #[arg(long, env = "SCIMD_RATE_LIMIT", default_value_t = 1000.0)]
     pub rate_limit: f64,
     /// Token bucket size per tenant (requests allowed at once after idling).
-    #[arg(long, env = "SCIMD_RATE_BURST", default_value_t = 400.0)]
+    #[arg(long, env = "SCIMD_RATE_BURST", default_value_t = 2000.0)]
     pub rate_burst: f64,
     /// SCIM requests of one tenant in flight at once.
     #[arg(long, env = "SCIMD_MAX_CONCURRENT_PER_TENANT", default_value_t = 64)]

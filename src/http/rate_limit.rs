@@ -22,8 +22,8 @@ impl Default for Limits {
     fn default() -> Self {
         // Well above Entra's 25 requests/s per tenant and its ~5 parallel requests.
         Limits {
-            rate: 200.0,
-            burst: 400.0,
+            rate: 1000.0,
+            burst: 2000.0,
             max_concurrent: 64,
         }
     }
