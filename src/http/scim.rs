@@ -385,21 +385,38 @@ async fn search_root(
     let params = ListParams::from_search_body(&body)?;
     let start = params.start_index;
     let count = params.count;
-    // Count users first to know where the page falls.
+    // Users first, then groups, paged as one list. A filter naming an attribute that only
+    // one of the two types has matches nothing of the other type (it is an error only when
+    // neither type knows it).
     let user_params = ListParams::from_search_body(&body)?;
-    let (user_total, users_page) = run_list(&state, &ctx, users(), user_params).await?;
+    let users_result = run_list(&state, &ctx, users(), user_params).await;
+    let users_known = users_result.is_ok();
+    let (user_total, users_page) = match users_result {
+        Err(e) if unknown_attribute(&e) => (0, Vec::new()),
+        other => other?,
+    };
     let group_start = (start - user_total).max(1);
     let group_count = (count - users_page.len() as i64).max(0);
     let mut group_params = params;
     group_params.start_index = group_start;
     group_params.count = group_count;
-    let (group_total, groups_page) = run_list(&state, &ctx, groups(), group_params).await?;
+    let groups_result = run_list(&state, &ctx, groups(), group_params).await;
+    let (group_total, groups_page) = match groups_result {
+        Err(e) if unknown_attribute(&e) && users_known => (0, Vec::new()),
+        other => other?,
+    };
     let mut all = users_page;
     all.extend(groups_page);
     Ok(scim_json(
         StatusCode::OK,
         &list_response(user_total + group_total, start, all),
     ))
+}
+
+/// The filter named an attribute the resource type does not have.
+fn unknown_attribute(e: &ScimError) -> bool {
+    e.scim_type == Some(crate::error::ScimType::InvalidFilter)
+        && e.detail.contains("unknown attribute")
 }
 
 async fn respond_one(

@@ -391,3 +391,37 @@ both_backends!(
         assert_eq!(b["Resources"][0]["members"], json!([]));
     }
 );
+
+both_backends!(
+    root_search_filters_each_type_by_what_it_has,
+    |env: TestEnv| async move {
+        env.create_user("root.search@example.com").await;
+        env.create_group("Root Search").await;
+        // userName exists only on User: groups simply do not match.
+        let r = env
+            .post(
+                "/.search",
+                json!({"filter": "userName eq \"ROOT.SEARCH@example.com\""}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.raw);
+        assert_eq!(r.body["totalResults"], 1);
+        assert_eq!(
+            r.body["Resources"][0]["userName"],
+            "root.search@example.com"
+        );
+        // members exists only on Group.
+        let r = env
+            .post(
+                "/.search",
+                json!({"filter": "members pr or displayName eq \"Root Search\""}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.raw);
+        assert_eq!(r.body["totalResults"], 1);
+        assert_eq!(r.body["Resources"][0]["displayName"], "Root Search");
+        // An attribute neither type has is still an error.
+        let r = env.post("/.search", json!({"filter": "nosuch eq 1"})).await;
+        r.assert_error(400, Some("invalidFilter"));
+    }
+);
