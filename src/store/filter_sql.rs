@@ -663,7 +663,7 @@ impl<'a> FilterCompiler<'a> {
                         });
                     }
                     (Side::Members, "value") => "m.member_id",
-                    (Side::Members, "type") => "m.member_type",
+                    (Side::Members, "type") => "LOWER(m.member_type)",
                     (Side::Groups, "value") => "m.group_id",
                     _ => return Ok(None),
                 };

@@ -425,3 +425,32 @@ both_backends!(
         r.assert_error(400, Some("invalidFilter"));
     }
 );
+
+both_backends!(groups_filter_on_member_type, |env: TestEnv| async move {
+    let u = env.create_user("typed@example.com").await;
+    let with_user = env.create_group("Has a user").await;
+    env.create_group("Empty").await;
+    let r = env
+        .patch(
+            &format!("/Groups/{with_user}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "add", "path": "members", "value": [{"value": u}]}]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204);
+    for filter in [
+        "members[type eq \"User\"]",
+        "members[type eq \"user\"]",
+        "members.type eq \"USER\"",
+    ] {
+        let r = env
+            .get(&format!(
+                "/Groups?excludedAttributes=members&filter={}",
+                crate::support::enc(filter)
+            ))
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{filter}: {}", r.raw);
+        assert_eq!(r.body["totalResults"], 1, "{filter}");
+        assert_eq!(r.body["Resources"][0]["displayName"], "Has a user");
+    }
+});
