@@ -352,21 +352,48 @@ fn load_members(
     tenant: &str,
     group_ids: &[String],
 ) -> ScimResult<Vec<Member>> {
+    load_memberships(conn, tenant, group_ids, Direction::MembersOfGroups)
+}
+
+/// Which side of the membership table a lookup starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// Members of the given groups, with each member's display name.
+    MembersOfGroups,
+    /// Groups of the given members, with each group's display name.
+    GroupsOfMembers,
+}
+
+fn load_memberships(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    ids: &[String],
+    direction: Direction,
+) -> ScimResult<Vec<Member>> {
+    let (joined, key, order) = match direction {
+        Direction::MembersOfGroups => ("m.member_id", "m.group_id", "m.group_id, m.member_id"),
+        Direction::GroupsOfMembers => ("m.group_id", "m.member_id", "m.member_id, m.group_id"),
+    };
     let mut all = Vec::new();
     // Bounded IN lists keep the statement within both backends' parameter limits.
-    for chunk in group_ids.chunks(500) {
+    for chunk in ids.chunks(500) {
         let mut q = Sql::new(
             "SELECT m.group_id, m.member_id, m.member_type, r.display_name AS display FROM members m \
-             JOIN resources r ON r.tenant_id = m.tenant_id AND r.id = m.member_id WHERE m.tenant_id = ",
+             JOIN resources r ON r.tenant_id = m.tenant_id AND r.id = ",
         );
-        q.text(tenant).push(" AND m.group_id IN (");
+        q.push(joined)
+            .push(" WHERE m.tenant_id = ")
+            .text(tenant)
+            .push(" AND ")
+            .push(key)
+            .push(" IN (");
         for (i, id) in chunk.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
             }
             q.text(id.as_str());
         }
-        q.push(") ORDER BY m.group_id, m.member_id");
+        q.push(") ORDER BY ").push(order);
         all.extend(conn.load::<Member>(&q)?);
     }
     Ok(all)
@@ -681,25 +708,8 @@ impl Store {
         tenant: &str,
         member_ids: &[String],
     ) -> ScimResult<HashMap<String, Vec<Member>>> {
-        let rows = self.read(|c| {
-            let mut all = Vec::new();
-            for chunk in member_ids.chunks(500) {
-                let mut q = Sql::new(
-                    "SELECT m.group_id, m.member_id, m.member_type, g.display_name AS display FROM members m \
-                     JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
-                );
-                q.text(tenant).push(" AND m.member_id IN (");
-                for (i, id) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        q.push(", ");
-                    }
-                    q.text(id.as_str());
-                }
-                q.push(") ORDER BY m.member_id, m.group_id");
-                all.extend(c.load::<Member>(&q)?);
-            }
-            Ok(all)
-        })?;
+        let rows =
+            self.read(|c| load_memberships(c, tenant, member_ids, Direction::GroupsOfMembers))?;
         let mut map: HashMap<String, Vec<Member>> = HashMap::new();
         for m in rows {
             map.entry(m.member_id.clone()).or_default().push(m);
