@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod console_e2e;
 mod scim_basics;
 mod scim_discovery;
 mod scim_errors;
@@ -12,3 +13,4 @@ mod scim_lists;
 mod scim_patch_entra;
 mod scim_races;
 mod scim_users;
+mod webdriver;
