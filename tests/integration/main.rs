@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod console_auth;
 mod console_e2e;
 mod scim_basics;
 mod scim_discovery;
