@@ -1,6 +1,7 @@
 //! scimd: a SCIM 2.0 provisioning target (RFC 7643/7644) with an admin console.
 
 pub mod config;
+pub mod configuration;
 pub mod console;
 pub mod error;
 pub mod filter;
@@ -8,6 +9,7 @@ pub mod http;
 pub mod password;
 pub mod patch;
 pub mod projection;
+pub mod provisioning_log;
 pub mod representation;
 pub mod resource;
 pub mod schema;

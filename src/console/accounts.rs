@@ -1,5 +1,236 @@
-//! Console pages: accounts (being built).
+//! Console pages: accounts. Owners list the tenant's console accounts, invite an admin or
+//! a viewer (with an initial password they hand over), and remove accounts (not their
+//! own; removal ends the account's sessions). Admins and viewers see the list read-only.
 
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::{audit, current_session, html, redirect, Console, ConsoleError, Nav};
+use crate::http::{blocking, AppState};
+use crate::password;
+use crate::store::console::Role;
+
+/// Shortest initial password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/accounts", web::get().to(accounts_page))
+        .route("/accounts", web::post().to(invite))
+        .route("/accounts/{id}/remove", web::post().to(remove));
+}
+
+pub struct AccountRow {
+    pub id: String,
+    pub email: String,
+    pub role: &'static str,
+    pub created_at: String,
+    pub is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/accounts.html")]
+struct AccountsPage {
+    nav: Option<Nav>,
+    flash: Option<String>,
+    error: Option<String>,
+    csrf: String,
+    is_owner: bool,
+    accounts: Vec<AccountRow>,
+}
+
+#[derive(Deserialize)]
+struct FlashQuery {
+    created: Option<String>,
+    removed: Option<String>,
+}
+
+async fn accounts_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<FlashQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let console = current_session(&state, &req).await?;
+    let store = state.store.clone();
+    let tenant = console.tenant_id().to_string();
+    let accounts = blocking(move || store.list_accounts(&tenant)).await?;
+    let rows = accounts
+        .into_iter()
+        .map(|a| AccountRow {
+            is_self: a.id == console.session.account_id,
+            role: a.role().as_str(),
+            id: a.id,
+            email: a.email,
+            created_at: a.created_at,
+        })
+        .collect();
+    let flash = if query.created.is_some() {
+        Some("Account created. Give the person their email and initial password.".to_string())
+    } else if query.removed.is_some() {
+        Some("Account removed; its sessions have ended.".to_string())
+    } else {
+        None
+    };
+    html(&AccountsPage {
+        nav: Some(console.nav("accounts")),
+        flash,
+        error: None,
+        csrf: console.session.csrf_token.clone(),
+        is_owner: console.role() == Role::Owner,
+        accounts: rows,
+    })
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// The roles an owner may give an invited account.
+fn invitable_role(s: &str) -> Option<Role> {
+    match Role::parse(s.trim()) {
+        Some(r @ (Role::Admin | Role::Viewer)) => Some(r),
+        _ => None,
+    }
+}
+
+/// A plausible email address: one `@` with text on both sides, no spaces, ≤ 254 chars.
+fn valid_email(email: &str) -> bool {
+    let mut parts = email.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn owner_console(console: &Console, csrf: &str) -> Result<(), ConsoleError> {
+    console.check_csrf(csrf)?;
+    console.require_owner()
+}
+
+async fn invite(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let console = current_session(&state, &req).await?;
+    owner_console(&console, &form.csrf)?;
+    let form = form.into_inner();
+    let email = form.email.trim().to_lowercase();
+    if !valid_email(&email) {
+        return Err(ConsoleError::BadRequest(
+            "Enter the person's email address, e.g. ada@example.com".into(),
+        ));
+    }
+    let role = invitable_role(&form.role)
+        .ok_or_else(|| ConsoleError::BadRequest("The role must be admin or viewer".into()))?;
+    if form.password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ConsoleError::BadRequest(format!(
+            "The initial password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    let store = state.store.clone();
+    let now = state.now();
+    let (tenant, e, pw) = (
+        console.tenant_id().to_string(),
+        email.clone(),
+        form.password,
+    );
+    let created = blocking(move || {
+        if store.find_account(&tenant, &e)?.is_some() {
+            return Ok(false);
+        }
+        let hash = password::hash(&pw)?;
+        store.create_account(&tenant, &e, &hash, role, now)?;
+        Ok(true)
+    })
+    .await?;
+    if !created {
+        return Err(ConsoleError::BadRequest(
+            "An account with this email already exists".into(),
+        ));
+    }
+    audit(
+        &state,
+        console.tenant_id(),
+        Some(&console.session.email),
+        "account created",
+        Some(format!("{email} ({})", role.as_str())),
+    )
+    .await;
+    Ok(redirect("/console/accounts?created=1"))
+}
+
+#[derive(Deserialize)]
+struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<RemoveForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let console = current_session(&state, &req).await?;
+    owner_console(&console, &form.csrf)?;
+    let id = path.into_inner();
+    if id == console.session.account_id {
+        return Err(ConsoleError::BadRequest(
+            "You cannot remove your own account".into(),
+        ));
+    }
+    let store = state.store.clone();
+    let tenant = console.tenant_id().to_string();
+    let i = id.clone();
+    // The email for the audit entry; another tenant's account is simply not found.
+    let removed = blocking(move || {
+        let email = store
+            .list_accounts(&tenant)?
+            .into_iter()
+            .find(|a| a.id == i)
+            .map(|a| a.email);
+        let Some(email) = email else { return Ok(None) };
+        Ok(store.delete_account(&tenant, &i)?.then_some(email))
+    })
+    .await?;
+    let email = removed.ok_or(ConsoleError::NotFound)?;
+    audit(
+        &state,
+        console.tenant_id(),
+        Some(&console.session.email),
+        "account removed",
+        Some(email),
+    )
+    .await;
+    Ok(redirect("/console/accounts?removed=1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_invitations() {
+        assert!(valid_email("ada@example.com"));
+        assert!(!valid_email("ada"));
+        assert!(!valid_email("@example.com"));
+        assert!(!valid_email("a@b@c"));
+        assert!(!valid_email("a b@example.com"));
+        assert_eq!(invitable_role("admin"), Some(Role::Admin));
+        assert_eq!(invitable_role("viewer"), Some(Role::Viewer));
+        assert_eq!(invitable_role("owner"), None);
+        assert_eq!(invitable_role(""), None);
+    }
+}

@@ -4,6 +4,7 @@
 pub mod configurations;
 pub mod console;
 pub mod dialect;
+pub mod directory;
 pub mod filter_sql;
 pub mod resources;
 pub mod sql;
