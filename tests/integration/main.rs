@@ -5,6 +5,7 @@
 mod support;
 
 mod console_auth;
+mod console_configurations;
 mod console_e2e;
 mod scim_basics;
 mod scim_discovery;
