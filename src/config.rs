@@ -17,6 +17,18 @@ pub struct ServeConfig {
     /// Database connections in the pool.
     #[arg(long, env = "SCIMD_DB_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
+    /// Sustained SCIM requests per second per tenant (token bucket rate).
+    #[arg(long, env = "SCIMD_RATE_LIMIT", default_value_t = 200.0)]
+    pub rate_limit: f64,
+    /// Token bucket size per tenant (requests allowed at once after idling).
+    #[arg(long, env = "SCIMD_RATE_BURST", default_value_t = 400.0)]
+    pub rate_burst: f64,
+    /// SCIM requests of one tenant in flight at once.
+    #[arg(long, env = "SCIMD_MAX_CONCURRENT_PER_TENANT", default_value_t = 64)]
+    pub max_concurrent_per_tenant: usize,
+    /// Days the provisioning and audit logs are kept.
+    #[arg(long, env = "SCIMD_LOG_RETENTION_DAYS", default_value_t = 30)]
+    pub log_retention_days: i64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIMD_WORKERS")]
     pub workers: Option<usize>,
@@ -39,6 +51,24 @@ pub struct HttpSettings {
     /// This process's own listener (`http://127.0.0.1:8080`), for the console's probe.
     pub self_url: String,
     pub max_body_bytes: usize,
+    /// Per-tenant admission limits.
+    pub limits: crate::http::rate_limit::Limits,
+}
+
+impl ServeConfig {
+    /// The HTTP settings these options describe.
+    pub fn http_settings(&self) -> HttpSettings {
+        HttpSettings {
+            public_url: self.public_url(),
+            self_url: format!("http://{}", self.listen),
+            max_body_bytes: self.max_body_bytes,
+            limits: crate::http::rate_limit::Limits {
+                rate: self.rate_limit,
+                burst: self.rate_burst,
+                max_concurrent: self.max_concurrent_per_tenant,
+            },
+        }
+    }
 }
 
 impl HttpSettings {

@@ -45,6 +45,8 @@ pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<ScimType>,
     pub detail: String,
+    /// Seconds a client should wait before retrying (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 pub type ScimResult<T> = Result<T, ScimError>;
@@ -55,6 +57,7 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -114,8 +117,10 @@ impl ScimError {
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
         Self::new(415, None, detail)
     }
-    pub fn too_many_requests(detail: impl Into<String>) -> Self {
-        Self::new(429, None, detail)
+    pub fn too_many_requests(detail: impl Into<String>, retry_after: u64) -> Self {
+        let mut e = Self::new(429, None, detail);
+        e.retry_after = Some(retry_after);
+        e
     }
     pub fn not_implemented(detail: impl Into<String>) -> Self {
         Self::new(501, None, detail)
@@ -183,7 +188,7 @@ mod tests {
             (ScimError::not_found("x"), 404, None),
             (ScimError::precondition_failed("x"), 412, None),
             (ScimError::payload_too_large("x"), 413, None),
-            (ScimError::too_many_requests("x"), 429, None),
+            (ScimError::too_many_requests("x", 1), 429, None),
             (ScimError::not_implemented("x"), 501, None),
         ];
         for (err, status, scim_type) in cases {

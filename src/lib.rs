@@ -1,11 +1,14 @@
 //! scimd: a SCIM 2.0 provisioning target (RFC 7643/7644) with an admin console.
 
+pub mod admin;
+pub mod api;
 pub mod config;
 pub mod configuration;
 pub mod console;
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod metrics;
 pub mod password;
 pub mod patch;
 pub mod projection;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use scimd::config::{HttpSettings, ServeConfig};
+use scimd::config::ServeConfig;
 use scimd::store::console::Role;
 use scimd::store::tenants::NewTokenRecord;
 use scimd::store::Store;
@@ -38,6 +38,8 @@ enum Command {
     Serve,
     /// Apply pending database migrations.
     Migrate,
+    /// Exit 0 if the server on --listen answers /readyz (for container probes).
+    Healthcheck,
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -118,13 +120,18 @@ fn open(url: &str) -> Result<Store, String> {
 
 fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> {
     let now = Utc::now();
-    let settings = HttpSettings {
-        public_url: cli.serve.public_url(),
-        self_url: format!("http://{}", cli.serve.listen),
-        max_body_bytes: cli.serve.max_body_bytes,
-    };
+    let settings = cli.serve.http_settings();
     match command {
         Command::Serve => unreachable!("handled by main"),
+        Command::Healthcheck => {
+            let addr = cli.serve.listen.clone();
+            let ready = healthcheck(&addr).map_err(|e| format!("{addr}: {e}"))?;
+            if ready {
+                Ok(json!({"ready": true}))
+            } else {
+                Err(format!("{addr}: not ready"))
+            }
+        }
         Command::Migrate => {
             open(&cli.database_url)?;
             Ok(json!({"migrated": true}))
@@ -248,4 +255,18 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// `GET /readyz` on the local listener.
+fn healthcheck(addr: &str) -> std::io::Result<bool> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response.starts_with("HTTP/1.1 200"))
 }

@@ -7,7 +7,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpServer};
 use tracing::Instrument;
 
-use crate::config::{HttpSettings, ServeConfig};
+use crate::config::ServeConfig;
 use crate::http::AppState;
 use crate::store::{redact_url, Store};
 
@@ -43,12 +43,39 @@ where
         path = %req.path()
     );
     let start = Instant::now();
+    let method = req.method().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let fut = {
         let _enter = span.enter();
         srv.call(req)
     };
     async move {
         let mut res = fut.await?;
+        if let Some(state) = state {
+            let route = res
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into());
+            let tenant = res
+                .request()
+                .match_info()
+                .get("tenant")
+                .unwrap_or("")
+                .to_string();
+            // Only known tenants get their own label (unknown ids would grow it without bound).
+            let tenant = if res.status() == 401 {
+                String::new()
+            } else {
+                tenant
+            };
+            state.metrics.record_request(
+                &method,
+                &route,
+                res.status().as_u16(),
+                &tenant,
+                start.elapsed().as_secs_f64(),
+            );
+        }
         tracing::info!(
             status = res.status().as_u16(),
             elapsed_ms = start.elapsed().as_secs_f64() * 1000.0,
@@ -71,11 +98,7 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         .await
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)?;
-    let settings = HttpSettings {
-        public_url: config.public_url(),
-        self_url: format!("http://{}", config.listen),
-        max_body_bytes: config.max_body_bytes,
-    };
+    let settings = config.http_settings();
     tracing::info!(
         listen = %config.listen,
         database = %redact_url(&database_url),
@@ -83,6 +106,7 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         "scimd serving"
     );
     announce_first_run(&store, &settings.public_url).await?;
+    spawn_retention(store.clone(), config.log_retention_days);
     let state = AppState::new(store, settings);
     let mut server = HttpServer::new(move || scimd_app!(state.clone())).shutdown_timeout(30);
     if let Some(w) = config.workers {
@@ -112,4 +136,23 @@ async fn announce_first_run(store: &Store, public_url: &str) -> std::io::Result<
         );
     }
     Ok(())
+}
+
+/// Prunes provisioning and audit log rows older than the retention, hourly, on the blocking
+/// pool (requests are never blocked by it).
+fn spawn_retention(store: Store, days: i64) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            interval.tick().await;
+            let store = store.clone();
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(days.max(1));
+            match web::block(move || store.prune_logs(cutoff)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, "pruned old log rows"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "log retention failed"),
+                Err(e) => tracing::warn!(error = %e, "log retention failed"),
+            }
+        }
+    });
 }

@@ -8,7 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{audit, current_session, html, redirect, ConsoleError, Nav};
+use super::{current_session, html, redirect, ConsoleError, Nav};
+use crate::admin;
 use crate::http::{blocking, AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -100,44 +101,16 @@ async fn save_settings(
 ) -> Result<HttpResponse, ConsoleError> {
     let console = current_session(&state, &req).await?;
     console.check_csrf(&form.csrf)?;
-    console.require_write()?;
     let form = form.into_inner();
-    let name = form.name.trim().to_string();
-    if name.is_empty() {
-        return Err(ConsoleError::BadRequest(
-            "The tenant name cannot be empty".into(),
-        ));
-    }
-    let entra = form.entra_tenant_id.trim().to_string();
-    if !entra.is_empty() && uuid::Uuid::parse_str(&entra).is_err() {
-        return Err(ConsoleError::BadRequest(
-            "The Entra tenant id is a GUID, e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
-        ));
-    }
-    let enabled = form.provisioning_enabled.is_some();
+    let settings = admin::TenantSettings {
+        name: form.name,
+        entra_tenant_id: Some(form.entra_tenant_id),
+        provisioning_enabled: form.provisioning_enabled.is_some(),
+    };
     let store = state.store.clone();
-    let tenant_id = console.tenant_id().to_string();
-    let (n, e) = (name.clone(), entra.clone());
-    blocking(move || {
-        store.update_tenant_settings(
-            &tenant_id,
-            &n,
-            (!e.is_empty()).then_some(e.as_str()),
-            enabled,
-        )
-    })
-    .await?;
-    audit(
-        &state,
-        console.tenant_id(),
-        Some(&console.session.email),
-        "settings changed",
-        Some(format!(
-            "name={name}; entra_tenant_id={entra}; provisioning={}",
-            if enabled { "on" } else { "off" }
-        )),
-    )
-    .await;
+    let actor = console.session.clone();
+    let now = state.now();
+    blocking(move || admin::update_settings(&store, &actor, &settings, now)).await?;
     Ok(redirect("/console/settings?saved=1"))
 }
 

@@ -1,17 +1,15 @@
 //! Secret tokens: generate (shown once), list with status, revoke. Generating and revoking
 //! re-ask the password. Owners see every token of the tenant; admins only their own;
-//! viewers cannot generate.
+//! viewers cannot generate. The rules live in `crate::admin`, shared with the admin API.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
-use super::{audit, current_session, html, redirect, Console, ConsoleError, Nav};
+use super::{current_session, html, redirect, Console, ConsoleError, Nav};
+use crate::admin;
 use crate::http::{blocking, AppState};
-use crate::store::console::Role;
-use crate::store::tenants::{NewTokenRecord, TokenRecord};
-use crate::{password, token};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/tokens", web::get().to(tokens_page))
@@ -42,11 +40,6 @@ struct TokensPage {
     tokens: Vec<TokenRow>,
 }
 
-/// The tokens this account may see: owners all, others their own.
-pub fn visible(console: &Console, t: &TokenRecord) -> bool {
-    console.role() == Role::Owner || t.created_by.as_deref() == Some(console.session.email.as_str())
-}
-
 async fn render(
     state: &AppState,
     console: &Console,
@@ -54,12 +47,11 @@ async fn render(
     flash: Option<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let store = state.store.clone();
-    let tenant = console.tenant_id().to_string();
-    let tokens = blocking(move || store.list_tokens(&tenant)).await?;
+    let actor = console.session.clone();
+    let tokens = blocking(move || admin::list_tokens(&store, &actor)).await?;
     let now = state.now();
     let rows = tokens
         .iter()
-        .filter(|t| visible(console, t))
         .map(|t| {
             let status = t.status(now);
             TokenRow {
@@ -101,29 +93,6 @@ async fn tokens_page(
     render(&state, &console, None, flash).await
 }
 
-/// Re-asks the account's password before a sensitive operation.
-async fn reauthenticate(state: &AppState, console: &Console, pw: &str) -> Result<(), ConsoleError> {
-    let store = state.store.clone();
-    let (tenant, email, pw) = (
-        console.tenant_id().to_string(),
-        console.session.email.clone(),
-        pw.to_string(),
-    );
-    let ok = blocking(move || {
-        Ok(store
-            .find_account(&tenant, &email)?
-            .is_some_and(|a| password::verify(&pw, &a.password_hash)))
-    })
-    .await?;
-    if ok {
-        Ok(())
-    } else {
-        Err(ConsoleError::Forbidden(
-            "The password is not correct".into(),
-        ))
-    }
-}
-
 #[derive(Deserialize)]
 struct GenerateForm {
     #[serde(default)]
@@ -142,59 +111,23 @@ async fn generate(
 ) -> Result<HttpResponse, ConsoleError> {
     let console = current_session(&state, &req).await?;
     console.check_csrf(&form.csrf)?;
-    console.require_write()?;
-    reauthenticate(&state, &console, &form.password).await?;
-    let name = form.name.trim().to_string();
-    if name.is_empty() {
-        return Err(ConsoleError::BadRequest("Give the token a name".into()));
-    }
     let expires_at = match form.expires_on.trim() {
         "" => None,
         d => {
             let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
                 ConsoleError::BadRequest("The expiry date must be YYYY-MM-DD".into())
             })?;
-            let at = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default());
-            if at <= state.now() {
-                return Err(ConsoleError::BadRequest(
-                    "The expiry date must be in the future".into(),
-                ));
-            }
-            Some(at)
+            Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default()))
         }
     };
-    let new = token::generate();
     let store = state.store.clone();
+    let actor = console.session.clone();
     let now = state.now();
-    let (tenant, email, n, id, digest) = (
-        console.tenant_id().to_string(),
-        console.session.email.clone(),
-        name.clone(),
-        new.id.clone(),
-        new.secret_sha256.clone(),
-    );
-    blocking(move || {
-        store.insert_token(
-            &NewTokenRecord {
-                tenant: &tenant,
-                id: &id,
-                secret_sha256: &digest,
-                name: &n,
-                created_by: Some(&email),
-                expires_at,
-            },
-            now,
-        )
+    let form = form.into_inner();
+    let (new, _) = blocking(move || {
+        admin::generate_token(&store, &actor, &form.name, expires_at, &form.password, now)
     })
     .await?;
-    audit(
-        &state,
-        console.tenant_id(),
-        Some(&console.session.email),
-        "token generated",
-        Some(format!("{name} ({})", new.id)),
-    )
-    .await;
     render(
         &state,
         &console,
@@ -220,28 +153,11 @@ async fn revoke(
 ) -> Result<HttpResponse, ConsoleError> {
     let console = current_session(&state, &req).await?;
     console.check_csrf(&form.csrf)?;
-    console.require_write()?;
-    reauthenticate(&state, &console, &form.password).await?;
-    let id = path.into_inner();
     let store = state.store.clone();
-    let tenant = console.tenant_id().to_string();
-    let (t, i) = (tenant.clone(), id.clone());
-    let record = blocking(move || store.find_token(&i)).await?;
-    // Another tenant's token, or an admin's attempt on someone else's: not found.
-    let record = record
-        .filter(|r| r.tenant_id == t && visible(&console, r))
-        .ok_or(ConsoleError::NotFound)?;
-    let store = state.store.clone();
+    let actor = console.session.clone();
     let now = state.now();
-    let rid = record.id.clone();
-    blocking(move || store.revoke_token(&tenant, &rid, now)).await?;
-    audit(
-        &state,
-        console.tenant_id(),
-        Some(&console.session.email),
-        "token revoked",
-        Some(format!("{} ({})", record.name, record.id)),
-    )
-    .await;
+    let id = path.into_inner();
+    let pw = form.into_inner().password;
+    blocking(move || admin::revoke_token(&store, &actor, &id, &pw, now)).await?;
     Ok(redirect("/console/tokens?revoked=1"))
 }

@@ -3,11 +3,13 @@
 //! A missing, malformed, unknown, revoked or expired token, and a token of another
 //! tenant, all get the same 401, so nothing reveals whether a tenant exists.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
+use super::rate_limit::Permit;
 use super::{blocking, header_str, AppState};
 use crate::error::ScimError;
 use crate::store::tenants::Tenant;
@@ -21,8 +23,11 @@ const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 pub struct TenantContext {
     pub tenant: Tenant,
     pub token_id: String,
+    pub token_name: String,
     /// The tenant's SCIM base URL.
     pub base_url: String,
+    /// The tenant's admission slot, released when the request is done.
+    pub permit: Arc<Permit>,
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -31,8 +36,22 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Authenticates the request for `tenant_id`.
+/// Authenticates the request for `tenant_id` and admits it under the tenant's limits.
 pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant_id: &str,
+) -> Result<TenantContext, ScimError> {
+    let result = authenticate_inner(state, req, tenant_id).await;
+    if let Err(e) = &result {
+        if e.status == 401 {
+            state.metrics.record_auth_failure();
+        }
+    }
+    result
+}
+
+async fn authenticate_inner(
     state: &AppState,
     req: &HttpRequest,
     tenant_id: &str,
@@ -61,11 +80,23 @@ pub async fn authenticate(
             "Provisioning is turned off for this tenant in the scimd console",
         ));
     }
+    let permit = state
+        .rate_limiter
+        .admit(&tenant.id, Instant::now())
+        .map_err(|refusal| {
+            state.metrics.record_rate_limited(&tenant.id);
+            ScimError::too_many_requests(
+                "Too many requests for this tenant: retry later",
+                refusal.retry_after(),
+            )
+        })?;
     touch(state, &record.id, now).await;
     Ok(TenantContext {
         base_url: state.settings.scim_url(&tenant.id),
         tenant,
         token_id: record.id,
+        token_name: record.name,
+        permit: Arc::new(permit),
     })
 }
 

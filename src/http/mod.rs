@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod discovery;
+pub mod rate_limit;
 pub mod scim;
 
 use std::collections::HashMap;
@@ -33,12 +34,16 @@ pub struct AppState {
     pub clock: Clock,
     /// When each token's last use was last written (to write it about once a minute).
     pub token_touches: Arc<Mutex<HashMap<String, Instant>>>,
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: HttpSettings) -> AppState {
         AppState {
             store,
+            rate_limiter: rate_limit::RateLimiter::new(settings.limits),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
             settings: Arc::new(settings),
             clock: Arc::new(Utc::now),
             token_touches: Arc::new(Mutex::new(HashMap::new())),
@@ -66,8 +71,8 @@ impl ResponseError for ScimError {
         if self.status == 401 {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scimd\""));
         }
-        if self.status == 429 {
-            resp.insert_header((header::RETRY_AFTER, "1"));
+        if let Some(secs) = self.retry_after {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         resp.body(self.to_json().to_string())
     }
@@ -166,6 +171,12 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(state.store.pool_state()))
+}
+
 async fn not_found() -> Result<HttpResponse, ScimError> {
     Err(ScimError::not_found("No such endpoint"))
 }
@@ -174,7 +185,9 @@ async fn not_found() -> Result<HttpResponse, ScimError> {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
         .service(scim::scope())
         .service(crate::console::scope())
+        .service(crate::api::scope())
         .default_service(web::to(not_found));
 }

@@ -13,7 +13,8 @@ use crate::projection::Projection;
 use crate::representation::{list_response, to_scim};
 use crate::resource::normalize;
 use crate::schema::{Registry, ResourceType};
-use crate::store::resources::{ListQuery, StoredResource, Update};
+use crate::store::console::ProvisioningEntry;
+use crate::store::resources::{ListQuery, StoredResource, Update, WriteLog, WriteOptions};
 
 /// Default and maximum page sizes (ServiceProviderConfig `filter.maxResults`).
 pub const DEFAULT_COUNT: i64 = 100;
@@ -458,6 +459,41 @@ async fn get(
     respond_one(&state, &req, &ctx, rt, stored, StatusCode::OK).await
 }
 
+/// Logs a SCIM write that failed (successful writes log in their own transaction).
+async fn log_failure(
+    state: &AppState,
+    req: &HttpRequest,
+    ctx: &TenantContext,
+    rt: &'static ResourceType,
+    id: Option<&str>,
+    result: &Result<HttpResponse, ScimError>,
+) {
+    let Err(e) = result else { return };
+    let entry = ProvisioningEntry::new(
+        req.method().as_str(),
+        Some(rt.name),
+        id,
+        None,
+        Some(&ctx.token_name),
+        e.status,
+        Some(e.public_detail()),
+        state.now(),
+    );
+    let store = state.store.clone();
+    let tenant = ctx.tenant.id.clone();
+    if let Err(err) = blocking(move || store.log_provisioning(&tenant, &entry)).await {
+        tracing::warn!(error = %err, "provisioning log write failed");
+    }
+}
+
+fn write_log(req: &HttpRequest, ctx: &TenantContext, status: StatusCode) -> WriteLog {
+    WriteLog {
+        method: req.method().to_string(),
+        token_name: ctx.token_name.clone(),
+        status: status.as_u16(),
+    }
+}
+
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -466,17 +502,30 @@ async fn create(
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
     let ctx = authenticate(&state, &req, &tenant).await?;
-    let body = read_json(&req, payload, state.settings.max_body_bytes).await?;
+    let result = create_resource(&state, &req, &ctx, payload, rt).await;
+    log_failure(&state, &req, &ctx, rt, None, &result).await;
+    result
+}
+
+async fn create_resource(
+    state: &AppState,
+    req: &HttpRequest,
+    ctx: &TenantContext,
+    payload: web::Payload,
+    rt: &'static ResourceType,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(req, payload, state.settings.max_body_bytes).await?;
     let normalized = normalize(body, rt)?;
     let store = state.store.clone();
     let tenant_id = ctx.tenant.id.clone();
     let now = state.now();
+    let log = write_log(req, ctx, StatusCode::CREATED);
     let stored = blocking(move || {
         let members = normalized.members.unwrap_or_default();
-        store.create_resource(&tenant_id, rt, normalized.doc, &members, now)
+        store.create_resource(&tenant_id, rt, normalized.doc, &members, now, Some(&log))
     })
     .await?;
-    respond_one(&state, &req, &ctx, rt, stored, StatusCode::CREATED).await
+    respond_one(state, req, ctx, rt, stored, StatusCode::CREATED).await
 }
 
 async fn replace(
@@ -488,30 +537,53 @@ async fn replace(
 ) -> Result<HttpResponse, ScimError> {
     let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
-    let body = read_json(&req, payload, state.settings.max_body_bytes).await?;
+    let result = replace_resource(&state, &req, &ctx, &id, payload, rt).await;
+    log_failure(&state, &req, &ctx, rt, Some(&id), &result).await;
+    result
+}
+
+async fn replace_resource(
+    state: &AppState,
+    req: &HttpRequest,
+    ctx: &TenantContext,
+    id: &str,
+    payload: web::Payload,
+    rt: &'static ResourceType,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(req, payload, state.settings.max_body_bytes).await?;
     let normalized = normalize(body, rt)?;
-    let if_match = header_str(&req, header::IF_MATCH).map(str::to_string);
+    let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
     let store = state.store.clone();
     let tenant_id = ctx.tenant.id.clone();
     let now = state.now();
+    let log = write_log(req, ctx, StatusCode::OK);
+    let id = id.to_string();
     let stored = blocking(move || {
-        store.update_resource(&tenant_id, rt, &id, if_match.as_deref(), now, |current| {
-            crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
-            let members = if rt.name == "Group" {
-                vec![MemberChange::ReplaceAll(
-                    normalized.members.unwrap_or_default(),
-                )]
-            } else {
-                Vec::new()
-            };
-            Ok(Update {
-                doc: Some(normalized.doc),
-                members,
-            })
-        })
+        store.update_resource(
+            &tenant_id,
+            rt,
+            &id,
+            if_match.as_deref(),
+            now,
+            Some(&log),
+            |current| {
+                crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
+                let members = if rt.name == "Group" {
+                    vec![MemberChange::ReplaceAll(
+                        normalized.members.unwrap_or_default(),
+                    )]
+                } else {
+                    Vec::new()
+                };
+                Ok(Update {
+                    doc: Some(normalized.doc),
+                    members,
+                })
+            },
+        )
     })
     .await?;
-    respond_one(&state, &req, &ctx, rt, stored, StatusCode::OK).await
+    respond_one(state, req, ctx, rt, stored, StatusCode::OK).await
 }
 
 async fn patch(
@@ -523,34 +595,63 @@ async fn patch(
 ) -> Result<HttpResponse, ScimError> {
     let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
-    let body = read_json(&req, payload, state.settings.max_body_bytes).await?;
+    let result = patch_resource(&state, &req, &ctx, &id, payload, rt).await;
+    log_failure(&state, &req, &ctx, rt, Some(&id), &result).await;
+    result
+}
+
+async fn patch_resource(
+    state: &AppState,
+    req: &HttpRequest,
+    ctx: &TenantContext,
+    id: &str,
+    payload: web::Payload,
+    rt: &'static ResourceType,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(req, payload, state.settings.max_body_bytes).await?;
     let ops = parse_patch_request(&body)?;
-    let if_match = header_str(&req, header::IF_MATCH).map(str::to_string);
+    let pairs = query_pairs(req)?;
+    let wants_body =
+        param(&pairs, "attributes").is_some() || param(&pairs, "excludedAttributes").is_some();
+    // Entra: a group PATCH answers 204 so that a large group is never serialised.
+    let no_content = rt.name == "Group" && !wants_body;
+    let status = if no_content {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
     let store = state.store.clone();
     let tenant_id = ctx.tenant.id.clone();
     let now = state.now();
+    let log = write_log(req, ctx, status);
+    let id = id.to_string();
     let stored = blocking(move || {
-        store.update_resource(&tenant_id, rt, &id, if_match.as_deref(), now, |current| {
-            let outcome = apply_patch(&current.doc, &ops, rt)?;
-            Ok(Update {
-                doc: Some(outcome.doc),
-                members: outcome.member_changes,
-            })
-        })
+        store.update_resource(
+            &tenant_id,
+            rt,
+            &id,
+            if_match.as_deref(),
+            now,
+            Some(&log),
+            |current| {
+                let outcome = apply_patch(&current.doc, &ops, rt)?;
+                Ok(Update {
+                    doc: Some(outcome.doc),
+                    members: outcome.member_changes,
+                })
+            },
+        )
     })
     .await?;
-    let pairs = query_pairs(&req)?;
-    let wants_body =
-        param(&pairs, "attributes").is_some() || param(&pairs, "excludedAttributes").is_some();
-    if rt.name == "Group" && !wants_body {
-        // Entra: a group PATCH answers 204 so that a large group is never serialised.
+    if no_content {
         let mut resp = HttpResponse::NoContent().finish();
         if let Ok(v) = header::HeaderValue::from_str(&stored.etag()) {
             resp.headers_mut().insert(header::ETAG, v);
         }
         return Ok(resp);
     }
-    respond_one(&state, &req, &ctx, rt, stored, StatusCode::OK).await
+    respond_one(state, req, ctx, rt, stored, StatusCode::OK).await
 }
 
 async fn delete(
@@ -563,7 +664,24 @@ async fn delete(
     let ctx = authenticate(&state, &req, &tenant).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_string);
     let store = state.store.clone();
-    let tenant_id = ctx.tenant.id;
-    blocking(move || store.delete_resource(&tenant_id, rt, &id, if_match.as_deref())).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let tenant_id = ctx.tenant.id.clone();
+    let now = state.now();
+    let log = write_log(&req, &ctx, StatusCode::NO_CONTENT);
+    let rid = id.clone();
+    let result = blocking(move || {
+        store.delete_resource(
+            &tenant_id,
+            rt,
+            &rid,
+            WriteOptions {
+                if_match: if_match.as_deref(),
+                now,
+                log: Some(&log),
+            },
+        )
+    })
+    .await
+    .map(|()| HttpResponse::NoContent().finish());
+    log_failure(&state, &req, &ctx, rt, Some(&id), &result).await;
+    result
 }

@@ -6,7 +6,7 @@ use diesel::QueryableByName;
 
 use super::filter_sql::format_timestamp;
 use super::sql::Sql;
-use super::Store;
+use super::{Conn, Store};
 use crate::error::{ScimError, ScimResult};
 
 /// Console roles, most powerful first.
@@ -111,7 +111,7 @@ pub struct LogEntry {
 }
 
 /// One provisioning-log row.
-#[derive(Debug, Clone, PartialEq, QueryableByName, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, serde::Serialize, utoipa::ToSchema)]
 pub struct ProvisioningEntry {
     #[diesel(sql_type = Text)]
     pub id: String,
@@ -410,36 +410,10 @@ impl Store {
         })
     }
 
-    /// Appends to the provisioning log.
+    /// Appends to the provisioning log (on its own; successful writes log inside their
+    /// own transaction, see `store::resources`).
     pub fn log_provisioning(&self, tenant: &str, entry: &ProvisioningEntry) -> ScimResult<()> {
-        self.write(|c| {
-            let mut q = Sql::new(
-                "INSERT INTO provisioning_log (tenant_id, id, at, token_id, token_name, method, resource_type, resource_id, resource_name, outcome, status, detail) VALUES (",
-            );
-            q.text(tenant)
-                .push(", ")
-                .text(entry.id.as_str())
-                .push(", ")
-                .text(entry.at.as_str())
-                .push(", NULL, ")
-                .opt_text(entry.token_name.clone())
-                .push(", ")
-                .text(entry.method.as_str())
-                .push(", ")
-                .opt_text(entry.resource_type.clone())
-                .push(", ")
-                .opt_text(entry.resource_id.clone())
-                .push(", ")
-                .opt_text(entry.resource_name.clone())
-                .push(", ")
-                .text(entry.outcome.as_str())
-                .push(", ")
-                .int(entry.status)
-                .push(", ")
-                .opt_text(entry.detail.clone())
-                .push(")");
-            c.execute(&q).map(|_| ())
-        })
+        self.write(|c| insert_provisioning(c, tenant, entry))
     }
 
     /// The newest provisioning-log rows, optionally filtered by outcome and resource type.
@@ -503,5 +477,72 @@ impl Store {
             return Err(ScimError::not_found("tenant not found"));
         }
         Ok(())
+    }
+}
+
+/// Inserts a provisioning-log row on `c` (inside the caller's transaction).
+pub(crate) fn insert_provisioning(
+    c: &mut Conn<'_>,
+    tenant: &str,
+    entry: &ProvisioningEntry,
+) -> ScimResult<()> {
+    let mut q = Sql::new(
+        "INSERT INTO provisioning_log (tenant_id, id, at, token_id, token_name, method, resource_type, resource_id, resource_name, outcome, status, detail) VALUES (",
+    );
+    q.text(tenant)
+        .push(", ")
+        .text(entry.id.as_str())
+        .push(", ")
+        .text(entry.at.as_str())
+        .push(", NULL, ")
+        .opt_text(entry.token_name.clone())
+        .push(", ")
+        .text(entry.method.as_str())
+        .push(", ")
+        .opt_text(entry.resource_type.clone())
+        .push(", ")
+        .opt_text(entry.resource_id.clone())
+        .push(", ")
+        .opt_text(entry.resource_name.clone())
+        .push(", ")
+        .text(entry.outcome.as_str())
+        .push(", ")
+        .int(entry.status)
+        .push(", ")
+        .opt_text(entry.detail.clone())
+        .push(")");
+    c.execute(&q).map(|_| ())
+}
+
+impl ProvisioningEntry {
+    /// A row for a SCIM write: outcome `success` for 2xx, else `failure`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        method: &str,
+        resource_type: Option<&str>,
+        resource_id: Option<&str>,
+        resource_name: Option<&str>,
+        token_name: Option<&str>,
+        status: u16,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ProvisioningEntry {
+        ProvisioningEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: format_timestamp(now),
+            token_name: token_name.map(str::to_string),
+            method: method.to_string(),
+            resource_type: resource_type.map(str::to_string),
+            resource_id: resource_id.map(str::to_string),
+            resource_name: resource_name.map(str::to_string),
+            outcome: if (200..300).contains(&status) {
+                "success"
+            } else {
+                "failure"
+            }
+            .to_string(),
+            status: i64::from(status),
+            detail: detail.map(str::to_string),
+        }
     }
 }

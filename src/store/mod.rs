@@ -274,6 +274,22 @@ impl Store {
         }
     }
 
+    /// Pool usage: (open connections, idle connections, maximum size).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        match &self.pool {
+            DbPool::Sqlite(p) => (
+                p.state().connections,
+                p.state().idle_connections,
+                p.max_size(),
+            ),
+            DbPool::Postgres(p) => (
+                p.state().connections,
+                p.state().idle_connections,
+                p.max_size(),
+            ),
+        }
+    }
+
     /// True if a connection can be taken and answers a trivial query.
     pub fn ping(&self) -> bool {
         self.read(|c| c.execute(&Sql::new("SELECT 1")).map(|_| ()))

@@ -16,6 +16,7 @@ use crate::filter::{AttrPath, Filter};
 use crate::patch::MemberChange;
 use crate::resource::{search_document, MemberRef};
 use crate::schema::ResourceType;
+use crate::store::console::{insert_provisioning, ProvisioningEntry};
 
 /// A User or Group as stored: the document (without `id`, `meta`, `members`, `groups`)
 /// and the metadata the server keeps.
@@ -99,6 +100,54 @@ pub struct ListQuery<'a> {
 pub struct ListPage {
     pub total: i64,
     pub resources: Vec<StoredResource>,
+}
+
+/// Who is writing, for the provisioning-log row written in the same transaction as a
+/// successful write.
+#[derive(Debug, Clone)]
+pub struct WriteLog {
+    pub method: String,
+    pub token_name: String,
+    /// The status the client will see on success.
+    pub status: u16,
+}
+
+impl WriteLog {
+    fn entry(
+        &self,
+        rt: &ResourceType,
+        id: &str,
+        doc: Option<&Value>,
+        now: DateTime<Utc>,
+    ) -> ProvisioningEntry {
+        let name = doc.and_then(|d| {
+            d.get(if rt.name == "User" {
+                "userName"
+            } else {
+                "displayName"
+            })
+            .and_then(Value::as_str)
+        });
+        ProvisioningEntry::new(
+            &self.method,
+            Some(rt.name),
+            Some(id),
+            name,
+            Some(&self.token_name),
+            self.status,
+            None,
+            now,
+        )
+    }
+}
+
+/// The conditions and bookkeeping of an update or delete.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions<'a> {
+    /// `If-Match` as the client sent it.
+    pub if_match: Option<&'a str>,
+    pub now: DateTime<Utc>,
+    pub log: Option<&'a WriteLog>,
 }
 
 /// What an update does: a new document (or none when only memberships change) and the
@@ -369,6 +418,7 @@ impl Store {
         doc: Value,
         members: &[MemberRef],
         now: DateTime<Utc>,
+        log: Option<&WriteLog>,
     ) -> ScimResult<StoredResource> {
         let idx = indexed(rt, &doc)?;
         let id = uuid::Uuid::new_v4().to_string();
@@ -402,6 +452,9 @@ impl Store {
             c.execute(&q)?;
             write_emails(c, tenant, &id, &idx)?;
             add_members(c, tenant, &id, members)?;
+            if let Some(log) = log {
+                insert_provisioning(c, tenant, &log.entry(rt, &id, Some(&doc), now))?;
+            }
             Ok(())
         })?;
         Ok(StoredResource {
@@ -421,10 +474,10 @@ impl Store {
         tenant: &str,
         rt: &ResourceType,
         id: &str,
-        if_match: Option<&str>,
-        now: DateTime<Utc>,
+        opts: WriteOptions<'_>,
         change: impl FnOnce(&StoredResource) -> ScimResult<Update>,
     ) -> ScimResult<StoredResource> {
+        let WriteOptions { if_match, now, log } = opts;
         self.write(|c| {
             let current = select_one(c, tenant, rt, id, true)?
                 .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
@@ -475,6 +528,9 @@ impl Store {
                 };
                 changed |= n > 0;
             }
+            if let Some(log) = log {
+                insert_provisioning(c, tenant, &log.entry(rt, id, Some(&doc), now))?;
+            }
             if !changed {
                 return Ok(current);
             }
@@ -516,8 +572,9 @@ impl Store {
         tenant: &str,
         rt: &ResourceType,
         id: &str,
-        if_match: Option<&str>,
+        opts: WriteOptions<'_>,
     ) -> ScimResult<()> {
+        let WriteOptions { if_match, now, log } = opts;
         self.write(|c| {
             let current = select_one(c, tenant, rt, id, true)?
                 .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
@@ -543,6 +600,9 @@ impl Store {
             let mut q = Sql::new("DELETE FROM resources WHERE tenant_id = ");
             q.text(tenant).push(" AND id = ").text(id);
             c.execute(&q)?;
+            if let Some(log) = log {
+                insert_provisioning(c, tenant, &log.entry(rt, id, Some(&current.doc), now))?;
+            }
             Ok(())
         })
     }

@@ -4,9 +4,12 @@
 #[allow(dead_code)]
 mod support;
 
+mod admin_api;
 mod console_auth;
 mod console_configurations;
 mod console_e2e;
+mod provisioning_log;
+mod reliability;
 mod scim_basics;
 mod scim_discovery;
 mod scim_errors;

@@ -97,7 +97,9 @@ both_backends!(count_default_and_cap, |env: TestEnv| async move {
             let doc = scimd::resource::normalize(json!({"userName": format!("bulk{i:04}")}), rt)
                 .unwrap()
                 .doc;
-            store.create_resource(&tenant, rt, doc, &[], now).unwrap();
+            store
+                .create_resource(&tenant, rt, doc, &[], now, None)
+                .unwrap();
         }
     })
     .await

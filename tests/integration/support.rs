@@ -162,6 +162,7 @@ impl TestEnv {
             public_url: "https://scimd.example".into(),
             self_url: "http://127.0.0.1:9".into(),
             max_body_bytes: 1024 * 1024,
+            limits: Default::default(),
         };
         let state = AppState::new(store, settings);
         let mut env = TestEnv {

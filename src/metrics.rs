@@ -1,0 +1,201 @@
+//! Prometheus metrics, rendered in the text exposition format at `/metrics`: requests by
+//! route, status and tenant, latency histograms by route, token authentication failures,
+//! rate-limit rejections, and database pool usage.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+/// Latency buckets in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16, String), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+    auth_failures: u64,
+    rate_limited: BTreeMap<String, u64>,
+}
+
+/// Process-wide counters (each replica exports its own; Prometheus sums them).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Records one finished request. `route` is the matched pattern (never the raw path,
+    /// which would carry ids).
+    pub fn record_request(
+        &self,
+        method: &str,
+        route: &str,
+        status: u16,
+        tenant: &str,
+        seconds: f64,
+    ) {
+        let mut inner = self.lock();
+        *inner
+            .requests
+            .entry((
+                method.to_string(),
+                route.to_string(),
+                status,
+                tenant.to_string(),
+            ))
+            .or_default() += 1;
+        let h = inner
+            .latency
+            .entry((method.to_string(), route.to_string()))
+            .or_default();
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += seconds;
+        h.count += 1;
+    }
+
+    pub fn record_auth_failure(&self) {
+        self.lock().auth_failures += 1;
+    }
+
+    pub fn record_rate_limited(&self, tenant: &str) {
+        *self
+            .lock()
+            .rate_limited
+            .entry(tenant.to_string())
+            .or_default() += 1;
+    }
+
+    /// The text exposition; `pool` is (connections, idle connections, max size).
+    pub fn render(&self, pool: (u32, u32, u32)) -> String {
+        let inner = self.lock();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP scimd_http_requests_total HTTP requests by route, status and tenant."
+        );
+        let _ = writeln!(out, "# TYPE scimd_http_requests_total counter");
+        for ((method, route, status, tenant), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "scimd_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\",tenant=\"{}\"}} {n}",
+                escape(method),
+                escape(route),
+                escape(tenant)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP scimd_http_request_duration_seconds Request latency by route."
+        );
+        let _ = writeln!(out, "# TYPE scimd_http_request_duration_seconds histogram");
+        for ((method, route), h) in &inner.latency {
+            let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "scimd_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "scimd_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "scimd_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "scimd_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP scimd_token_auth_failures_total SCIM requests refused with 401."
+        );
+        let _ = writeln!(out, "# TYPE scimd_token_auth_failures_total counter");
+        let _ = writeln!(
+            out,
+            "scimd_token_auth_failures_total {}",
+            inner.auth_failures
+        );
+        let _ = writeln!(
+            out,
+            "# HELP scimd_rate_limited_total SCIM requests refused with 429, by tenant."
+        );
+        let _ = writeln!(out, "# TYPE scimd_rate_limited_total counter");
+        for (tenant, n) in &inner.rate_limited {
+            let _ = writeln!(
+                out,
+                "scimd_rate_limited_total{{tenant=\"{}\"}} {n}",
+                escape(tenant)
+            );
+        }
+        let (connections, idle, max) = pool;
+        let _ = writeln!(
+            out,
+            "# HELP scimd_db_pool_connections Database pool connections."
+        );
+        let _ = writeln!(out, "# TYPE scimd_db_pool_connections gauge");
+        let _ = writeln!(
+            out,
+            "scimd_db_pool_connections{{state=\"open\"}} {connections}"
+        );
+        let _ = writeln!(out, "scimd_db_pool_connections{{state=\"idle\"}} {idle}");
+        let _ = writeln!(out, "scimd_db_pool_connections{{state=\"max\"}} {max}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histograms() {
+        let m = Metrics::default();
+        m.record_request("GET", "/scim/v2/{tenant}/Users", 200, "t1", 0.003);
+        m.record_request("GET", "/scim/v2/{tenant}/Users", 200, "t1", 0.2);
+        m.record_auth_failure();
+        m.record_rate_limited("t1");
+        let text = m.render((3, 1, 16));
+        assert!(text.contains(
+            "scimd_http_requests_total{method=\"GET\",route=\"/scim/v2/{tenant}/Users\",status=\"200\",tenant=\"t1\"} 2"
+        ));
+        assert!(text.contains("le=\"0.005\"} 1"));
+        assert!(text.contains("le=\"0.25\"} 2"));
+        assert!(text.contains("scimd_token_auth_failures_total 1"));
+        assert!(text.contains("scimd_rate_limited_total{tenant=\"t1\"} 1"));
+        assert!(text.contains("scimd_db_pool_connections{state=\"max\"} 16"));
+    }
+}

@@ -1,0 +1,96 @@
+//! Overload and operations: per-tenant rate limits answer 429 with Retry-After (never a
+//! 5xx) and service resumes; /metrics exposes what operators need.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+
+use crate::both_backends;
+use crate::support::TestEnv;
+use scimd::http::rate_limit::{Limits, RateLimiter};
+
+both_backends!(
+    burst_above_the_rate_gets_429_then_resumes,
+    |env: TestEnv| async move {
+        let mut env = env;
+        env.state.rate_limiter = RateLimiter::new(Limits {
+            rate: 2.0,
+            burst: 5.0,
+            max_concurrent: 100,
+        });
+        let mut ok = 0;
+        let mut limited = 0;
+        for _ in 0..20 {
+            let r = env.get("/Users?count=1").await;
+            match r.status.as_u16() {
+                200 => ok += 1,
+                429 => {
+                    limited += 1;
+                    r.assert_error(429, None);
+                    let retry: u64 = r
+                        .header("retry-after")
+                        .expect("Retry-After")
+                        .parse()
+                        .unwrap();
+                    assert!(retry >= 1, "{retry}");
+                }
+                s => panic!("unexpected status {s}: {}", r.raw),
+            }
+        }
+        assert!((5..=6).contains(&ok), "ok={ok}");
+        assert_eq!(ok + limited, 20);
+        // Another tenant is not affected by this tenant's burst.
+        let (_, other_token, _) = env.new_tenant("Other").await;
+        let _ = other_token;
+        actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+        let r = env.get("/Users?count=1").await;
+        assert_eq!(r.status, StatusCode::OK, "service resumes: {}", r.raw);
+        let metrics = env
+            .send(actix_web::http::Method::GET, "/metrics", None, &[])
+            .await;
+        assert!(metrics.raw.contains(&format!(
+            "scimd_rate_limited_total{{tenant=\"{}\"}}",
+            env.tenant_id
+        )));
+    }
+);
+
+both_backends!(
+    metrics_count_requests_and_auth_failures,
+    |env: TestEnv| async move {
+        env.get("/Users").await;
+        let bad = env
+            .send(
+                actix_web::http::Method::GET,
+                &format!("{}/Users", env.base()),
+                None,
+                &[("authorization", "Bearer nope".to_string())],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+        let m = env
+            .send(actix_web::http::Method::GET, "/metrics", None, &[])
+            .await;
+        assert_eq!(m.status, StatusCode::OK);
+        assert!(
+            m.raw.contains("scimd_token_auth_failures_total 1"),
+            "{}",
+            m.raw
+        );
+        assert!(
+        m.raw.contains(&format!(
+            "scimd_http_requests_total{{method=\"GET\",route=\"/scim/v2/{{tenant}}/Users\",status=\"200\",tenant=\"{}\"}} 1",
+            env.tenant_id
+        )),
+        "{}",
+        m.raw
+    );
+        assert!(
+            m.raw.contains("scimd_db_pool_connections{state=\"max\"} 8"),
+            "{}",
+            m.raw
+        );
+        // A token never appears in metrics.
+        assert!(!m.raw.contains(&env.token));
+    }
+);
