@@ -8,6 +8,7 @@ mod admin_api;
 mod console_auth;
 mod console_configurations;
 mod console_e2e;
+mod console_pages;
 mod provisioning_log;
 mod reliability;
 mod scim_basics;
