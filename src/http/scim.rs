@@ -563,9 +563,11 @@ async fn replace_resource(
             &tenant_id,
             rt,
             &id,
-            if_match.as_deref(),
-            now,
-            Some(&log),
+            WriteOptions {
+                if_match: if_match.as_deref(),
+                now,
+                log: Some(&log),
+            },
             |current| {
                 crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
                 let members = if rt.name == "Group" {
@@ -631,9 +633,11 @@ async fn patch_resource(
             &tenant_id,
             rt,
             &id,
-            if_match.as_deref(),
-            now,
-            Some(&log),
+            WriteOptions {
+                if_match: if_match.as_deref(),
+                now,
+                log: Some(&log),
+            },
             |current| {
                 let outcome = apply_patch(&current.doc, &ops, rt)?;
                 Ok(Update {
