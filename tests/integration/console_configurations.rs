@@ -768,3 +768,27 @@ both_backends!(owner_manages_configurations, |env: TestEnv| async move {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 });
+
+both_backends!(
+    concurrent_defaults_leave_exactly_one,
+    |env: TestEnv| async move {
+        let store = env.store().clone();
+        let t = env.tenant_id.clone();
+        let acme = company(&store, &t, "Acme");
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let (store, t, acme) = (store.clone(), t.clone(), acme.clone());
+                std::thread::spawn(move || {
+                    let mut cfg = input(&format!("C{i}"), &acme, &[]);
+                    cfg.is_default = i % 2 == 0;
+                    store.add_configuration(&t, &cfg, Utc::now())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread").expect("add");
+        }
+        assert_eq!(store.list_configurations(&t).unwrap().len(), 6);
+        assert_eq!(defaults(&store, &t).len(), 1);
+    }
+);
