@@ -6,10 +6,10 @@
 use serde_json::{Map, Value};
 
 /// The schema URN of the scimd extension on User (read-only: set by the server).
-pub const SCIMD_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
+pub const SCIMD_USER_EXTENSION: &str = crate::schema::SCIMD_USER_SCHEMA;
 
 /// The schema URN of the MediusFlow extension that carries `configurationFilter`.
-pub const MEDIUS_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
+pub const MEDIUS_USER_EXTENSION: &str = crate::schema::MEDIUS_USER_SCHEMA;
 
 /// A configuration as applied to one user: names, not ids, so that it still reads the
 /// same after a company or role is renamed or deleted.
@@ -50,10 +50,23 @@ impl AppliedConfiguration {
 /// (replacing any value a client sent, since it is read-only) and its URN in `schemas`.
 /// Does nothing if `doc` is not a JSON object.
 pub fn apply(doc: &mut Value, applied: &AppliedConfiguration) {
+    insert_extension(doc, applied.to_extension());
+}
+
+/// Keeps what was applied when a client replaces or patches a user: the stored scimd
+/// extension of `previous` is copied onto `next` (whatever the client sent is dropped).
+pub fn carry_over(previous: &Value, next: &mut Value) {
+    strip(next);
+    if let Some(ext) = previous.get(SCIMD_USER_EXTENSION) {
+        insert_extension(next, ext.clone());
+    }
+}
+
+fn insert_extension(doc: &mut Value, ext: Value) {
     let Some(obj) = doc.as_object_mut() else {
         return;
     };
-    obj.insert(SCIMD_USER_EXTENSION.to_string(), applied.to_extension());
+    obj.insert(SCIMD_USER_EXTENSION.to_string(), ext);
     let schemas = obj
         .entry("schemas")
         .or_insert_with(|| Value::Array(Vec::new()));
@@ -108,6 +121,31 @@ mod tests {
             language: None,
             time_zone: Some("Europe/Stockholm".into()),
         }
+    }
+
+    #[test]
+    fn carry_over_keeps_the_applied_configuration() {
+        let mut previous =
+            json!({"userName": "a", "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]});
+        apply(
+            &mut previous,
+            &AppliedConfiguration {
+                name: "Finance".into(),
+                company: "Contoso".into(),
+                roles: vec![],
+                locale: None,
+                language: None,
+                time_zone: None,
+            },
+        );
+        let mut next =
+            json!({"userName": "b", "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]});
+        carry_over(&previous, &mut next);
+        assert_eq!(next[SCIMD_USER_EXTENSION]["company"], "Contoso");
+        assert_eq!(next["schemas"][1], SCIMD_USER_EXTENSION);
+        let mut plain = json!({"userName": "c", SCIMD_USER_EXTENSION: {"company": "forged"}});
+        carry_over(&json!({"userName": "c"}), &mut plain);
+        assert!(plain.get(SCIMD_USER_EXTENSION).is_none());
     }
 
     #[test]

@@ -12,7 +12,6 @@ pub mod metrics;
 pub mod password;
 pub mod patch;
 pub mod projection;
-pub mod provisioning_log;
 pub mod representation;
 pub mod resource;
 pub mod schema;

@@ -55,6 +55,26 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy every tenant, token, account, configuration, resource and log from one
+    /// database into a new, empty one (SQLite to PostgreSQL or back); ids, versions and
+    /// timestamps are kept, so clients keep their SCIM links and tokens.
+    Copy {
+        /// Source database URL (sqlite://PATH or postgres://…).
+        #[arg(long)]
+        from: String,
+        /// Target database URL; migrated, and refused unless it holds no tenant.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -201,6 +221,12 @@ fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> 
             Ok(
                 json!({"account_id": account.id, "tenant_id": tenant, "email": account.email, "role": account.role}),
             )
+        }
+        Command::Db {
+            command: DbCommand::Copy { from, to },
+        } => {
+            let report = scimd::store::copy::copy_database(from, to)?;
+            Ok(report.to_json())
         }
         Command::Token {
             command: TokenCommand::Revoke { tenant, token_id },

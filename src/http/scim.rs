@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::auth::{authenticate, TenantContext};
 use super::{blocking, discovery, header_str, read_json, scim_json, AppState};
+use crate::configuration;
 use crate::error::ScimError;
 use crate::filter::{parse_filter, AttrPath, Filter};
 use crate::patch::{apply_patch, parse_patch_request, MemberChange};
@@ -522,7 +523,16 @@ async fn create_resource(
     let log = write_log(req, ctx, StatusCode::CREATED);
     let stored = blocking(move || {
         let members = normalized.members.unwrap_or_default();
-        store.create_resource(&tenant_id, rt, normalized.doc, &members, now, Some(&log))
+        let mut doc = normalized.doc;
+        if rt.name == "User" {
+            // The matching default user configuration, else the tenant's default one.
+            let filter = configuration::configuration_filter(&doc).map(str::to_owned);
+            configuration::strip(&mut doc);
+            if let Some(applied) = store.configuration_for_user(&tenant_id, filter.as_deref())? {
+                configuration::apply(&mut doc, &applied);
+            }
+        }
+        store.create_resource(&tenant_id, rt, doc, &members, now, Some(&log))
     })
     .await?;
     respond_one(state, req, ctx, rt, stored, StatusCode::CREATED).await
@@ -570,6 +580,8 @@ async fn replace_resource(
             },
             |current| {
                 crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
+                let mut doc = normalized.doc;
+                configuration::carry_over(&current.doc, &mut doc);
                 let members = if rt.name == "Group" {
                     vec![MemberChange::ReplaceAll(
                         normalized.members.unwrap_or_default(),
@@ -578,7 +590,7 @@ async fn replace_resource(
                     Vec::new()
                 };
                 Ok(Update {
-                    doc: Some(normalized.doc),
+                    doc: Some(doc),
                     members,
                 })
             },
@@ -639,7 +651,8 @@ async fn patch_resource(
                 log: Some(&log),
             },
             |current| {
-                let outcome = apply_patch(&current.doc, &ops, rt)?;
+                let mut outcome = apply_patch(&current.doc, &ops, rt)?;
+                configuration::carry_over(&current.doc, &mut outcome.doc);
                 Ok(Update {
                     doc: Some(outcome.doc),
                     members: outcome.member_changes,

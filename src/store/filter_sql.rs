@@ -154,15 +154,45 @@ impl<'a> FilterCompiler<'a> {
                 }
                 None => None,
             };
-            return match sub {
-                Some(sub) => {
-                    let all = Filter::Attr {
-                        path: AttrPath::simple(&sub.0),
-                        test: sub.1,
+            // Some element matches: `EXISTS` — except where the evaluator looks at the
+            // values of all elements together: `ne` is true when no element has a value
+            // (like `ne` on a missing single-valued attribute), `eq null` when none has one.
+            // `present_too`: the element must also have a value (the evaluator ignores
+            // elements without one).
+            let any = |t: AttrTest, present_too: bool| match &sub {
+                Some((name, _)) => {
+                    let one = |t| Filter::Attr {
+                        path: AttrPath::simple(name),
+                        test: t,
                     };
-                    self.elements(&r, &all)
+                    let f = if present_too {
+                        Filter::And(Box::new(one(AttrTest::Present)), Box::new(one(t)))
+                    } else {
+                        one(t)
+                    };
+                    self.elements(&r, &f)
                 }
-                None => self.elements_simple(&r, test),
+                None => self.elements_simple(&r, &t),
+            };
+            let none = |s: Sql| {
+                let mut n = Sql::new("(NOT COALESCE(");
+                n.append(s).push(", FALSE))");
+                n
+            };
+            return match test {
+                AttrTest::Compare(CompareOp::Eq, CompValue::Null) => {
+                    Ok(none(any(AttrTest::Present, false)?))
+                }
+                AttrTest::Compare(CompareOp::Ne, CompValue::Null) => any(AttrTest::Present, false),
+                AttrTest::Compare(CompareOp::Ne, _) => {
+                    let mut s = Sql::new("(");
+                    s.append(none(any(AttrTest::Present, false)?))
+                        .push(" OR ")
+                        .append(any(test.clone(), true)?)
+                        .push(")");
+                    Ok(s)
+                }
+                _ => any(test.clone(), false),
             };
         }
         let target = r.target();
@@ -623,15 +653,14 @@ impl<'a> FilterCompiler<'a> {
                     (Side::Emails, "value") => "v.value",
                     (Side::Emails, "type") => "v.value_type",
                     (Side::Emails, "primary") => {
-                        let b = match test {
-                            AttrTest::Compare(CompareOp::Eq, CompValue::Bool(b)) => *b,
-                            _ => return Ok(None),
-                        };
-                        return Ok(Some(Sql::new(if b {
-                            "(v.is_primary = 1)"
-                        } else {
-                            "(v.is_primary = 0)"
-                        })));
+                        // `is_primary` is 0 both for `false` and for no `primary` at all,
+                        // where `primary eq false` is false: only `eq true` is indexed.
+                        return Ok(match test {
+                            AttrTest::Compare(CompareOp::Eq, CompValue::Bool(true)) => {
+                                Some(Sql::new("(v.is_primary = 1)"))
+                            }
+                            _ => None,
+                        });
                     }
                     (Side::Members, "value") => "m.member_id",
                     (Side::Members, "type") => "m.member_type",

@@ -3,6 +3,7 @@
 
 pub mod configurations;
 pub mod console;
+pub mod copy;
 pub mod dialect;
 pub mod directory;
 pub mod filter_sql;

@@ -65,6 +65,21 @@ impl ResourceRow {
     }
 }
 
+/// A row of SQLite's `EXPLAIN QUERY PLAN`.
+#[derive(QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+/// A row of PostgreSQL's `EXPLAIN`.
+#[derive(QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    plan: String,
+}
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
@@ -406,6 +421,44 @@ impl Store {
                     .collect::<ScimResult<_>>()?;
             }
             Ok(ListPage { total, resources })
+        })
+    }
+
+    /// The query plan of the list query for `filter` (one line per plan node), so tests
+    /// can check that the lookups clients rely on use an index. PostgreSQL runs it with
+    /// `enable_seqscan = off` (in its own transaction), since tiny tables would otherwise
+    /// be scanned whatever the indexes.
+    pub fn explain_list(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        filter: &Filter,
+    ) -> ScimResult<Vec<String>> {
+        let dialect = self.dialect();
+        let mut q = Sql::new("SELECT r.id FROM resources r WHERE r.tenant_id = ");
+        q.text(tenant)
+            .push(" AND r.resource_type = ")
+            .text(rt.name)
+            .push(" AND ")
+            .append(FilterCompiler::new(rt, dialect, tenant).compile(filter)?);
+        self.write(|c| match c.dialect() {
+            super::Dialect::Sqlite => {
+                let mut e = Sql::new("EXPLAIN QUERY PLAN ");
+                e.append(q);
+                Ok(c.load::<SqlitePlanRow>(&e)?
+                    .into_iter()
+                    .map(|r| r.detail)
+                    .collect())
+            }
+            super::Dialect::Postgres => {
+                c.execute(&Sql::new("SET LOCAL enable_seqscan = off"))?;
+                let mut e = Sql::new("EXPLAIN ");
+                e.append(q);
+                Ok(c.load::<PgPlanRow>(&e)?
+                    .into_iter()
+                    .map(|r| r.plan)
+                    .collect())
+            }
         })
     }
 

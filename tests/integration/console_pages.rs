@@ -86,7 +86,7 @@ fn table<'a>(html: &'a str, id: &str) -> &'a str {
 
 fn create_user(env: &TestEnv, tenant: &str, doc: Value) -> String {
     env.store()
-        .create_resource(tenant, &Registry::get().user, doc, &[], Utc::now())
+        .create_resource(tenant, &Registry::get().user, doc, &[], Utc::now(), None)
         .unwrap()
         .id
 }
@@ -248,6 +248,7 @@ both_backends!(
                 json!({"displayName": "Theirs"}),
                 &[],
                 Utc::now(),
+                None,
             )
             .unwrap()
             .id;
@@ -271,7 +272,7 @@ both_backends!(
 both_backends!(
     provisioning_log_lists_and_filters_rows,
     |env: TestEnv| async move {
-        use scimd::provisioning_log::entry;
+        let entry = scimd::store::console::ProvisioningEntry::new;
         let store = env.store();
         let t0 = Utc::now() - chrono::Duration::minutes(5);
         let rows = [
