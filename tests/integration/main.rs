@@ -5,7 +5,9 @@
 mod support;
 
 mod admin_api;
+mod console_auth;
 mod console_configurations;
+mod console_e2e;
 mod console_pages;
 mod crash;
 mod db_copy;
@@ -24,3 +26,4 @@ mod scim_patch_entra;
 mod scim_races;
 mod scim_users;
 mod user_configurations;
+mod webdriver;
