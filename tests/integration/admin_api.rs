@@ -1,34 +1,18 @@
 //! The admin JSON API: session auth, CSRF header, roles, object-level checks, OpenAPI.
 
 use actix_web::http::{Method, StatusCode};
-use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::support::{Resp, TestEnv};
 use scimd::store::console::Role;
 
-const PASSWORD: &str = "correct horse battery";
+use crate::support::CONSOLE_PASSWORD as PASSWORD;
 
 /// Creates an account of `tenant` with `role` and a session; returns (cookie, csrf).
 async fn sign_in(env: &TestEnv, tenant: &str, email: &str, role: Role) -> (String, String) {
-    let store = env.store().clone();
-    let (tenant, email) = (tenant.to_string(), email.to_string());
-    actix_web::web::block(move || {
-        let now = Utc::now();
-        let hash = scimd::password::hash(PASSWORD).unwrap();
-        let account = store
-            .create_account(&tenant, &email, &hash, role, now)
-            .unwrap();
-        let sid = scimd::console::random_secret();
-        let csrf = scimd::console::random_secret();
-        store
-            .create_session(&scimd::token::digest(&sid), &account, &csrf, now)
-            .unwrap();
-        (format!("__Host-scimd_session={sid}"), csrf)
-    })
-    .await
-    .unwrap()
+    let s = env.console_sign_in(tenant, email, role);
+    (s.cookie, s.csrf)
 }
 
 async fn call(

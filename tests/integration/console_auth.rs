@@ -32,12 +32,8 @@ async fn account(env: &TestEnv, tenant: &str, email: &str, role: Role) -> Accoun
 
 /// A signed-in session: (cookie header value, csrf token).
 fn session(env: &TestEnv, account: &Account) -> (String, String) {
-    let sid = format!("sid-{}", uuid::Uuid::new_v4().simple());
-    let csrf = format!("csrf-{}", uuid::Uuid::new_v4().simple());
-    env.store()
-        .create_session(&token::digest(&sid), account, &csrf, env.state.now())
-        .expect("session");
-    (format!("{}={sid}", session_cookie_name(&env.state)), csrf)
+    let s = env.console_session(account);
+    (s.cookie, s.csrf)
 }
 
 /// POSTs a form (`application/x-www-form-urlencoded`) with these cookies.

@@ -403,19 +403,8 @@ both_backends!(
 
 /// A signed-in console session: (cookie header value, csrf token).
 async fn sign_in(env: &TestEnv, email: &str, role: Role) -> (String, String) {
-    let store = env.store();
-    let now = Utc::now();
-    let hash = scimd::password::hash("correct horse battery").expect("hash");
-    let account = store
-        .create_account(&env.tenant_id, email, &hash, role, now)
-        .expect("account");
-    let sid = format!("sid-{}", uuid::Uuid::new_v4().simple());
-    let csrf = format!("csrf-{}", uuid::Uuid::new_v4().simple());
-    store
-        .create_session(&scimd::token::digest(&sid), &account, &csrf, now)
-        .expect("session");
-    let name = scimd::console::session_cookie_name(&env.state);
-    (format!("{name}={sid}"), csrf)
+    let s = env.console_sign_in(&env.tenant_id, email, role);
+    (s.cookie, s.csrf)
 }
 
 async fn page(env: &TestEnv, cookie: &str, path: &str) -> Resp {

@@ -12,35 +12,15 @@ use crate::both_backends;
 use crate::support::{Resp, TestEnv};
 
 /// A signed-in console session.
-struct Session {
-    account: Account,
-    cookie: String,
-    csrf: String,
-}
+type Session = crate::support::ConsoleSession;
 
 /// Creates an account in `tenant` and a session for it, directly in the store.
 fn sign_in(env: &TestEnv, tenant: &str, email: &str, role: Role) -> Session {
-    let now = Utc::now();
-    let store = env.store();
-    let hash = scimd::password::hash("correct horse battery").unwrap();
-    let account = store
-        .create_account(tenant, email, &hash, role, now)
-        .unwrap();
-    session_for(env, account)
+    env.console_sign_in(tenant, email, role)
 }
 
 fn session_for(env: &TestEnv, account: Account) -> Session {
-    let sid = scimd::console::random_secret();
-    let csrf = scimd::console::random_secret();
-    env.store()
-        .create_session(&scimd::token::digest(&sid), &account, &csrf, Utc::now())
-        .unwrap();
-    let name = scimd::console::session_cookie_name(&env.state);
-    Session {
-        account,
-        cookie: format!("{name}={sid}"),
-        csrf,
-    }
+    env.console_session(&account)
 }
 
 async fn page(env: &TestEnv, s: &Session, uri: &str) -> Resp {

@@ -417,3 +417,45 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The password of console accounts made by [`TestEnv::console_sign_in`].
+pub const CONSOLE_PASSWORD: &str = "correct horse battery";
+
+/// A console session made directly in the store.
+pub struct ConsoleSession {
+    pub account: scimd::store::console::Account,
+    /// The `Cookie` header value.
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestEnv {
+    /// A session for an existing console account.
+    pub fn console_session(&self, account: &scimd::store::console::Account) -> ConsoleSession {
+        let sid = scimd::console::random_secret();
+        let csrf = scimd::console::random_secret();
+        self.store()
+            .create_session(&token::digest(&sid), account, &csrf, self.state.now())
+            .expect("session");
+        ConsoleSession {
+            account: account.clone(),
+            cookie: format!("{}={sid}", scimd::console::session_cookie_name(&self.state)),
+            csrf,
+        }
+    }
+
+    /// Creates a console account of `tenant` (password [`CONSOLE_PASSWORD`]) and a session.
+    pub fn console_sign_in(
+        &self,
+        tenant: &str,
+        email: &str,
+        role: scimd::store::console::Role,
+    ) -> ConsoleSession {
+        let hash = scimd::password::hash(CONSOLE_PASSWORD).expect("hash");
+        let account = self
+            .store()
+            .create_account(tenant, email, &hash, role, self.state.now())
+            .expect("account");
+        self.console_session(&account)
+    }
+}
