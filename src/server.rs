@@ -108,11 +108,42 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
     announce_first_run(&store, &settings.public_url).await?;
     spawn_retention(store.clone(), config.log_retention_days);
     let state = AppState::new(store, settings);
-    let mut server = HttpServer::new(move || scimd_app!(state.clone())).shutdown_timeout(30);
+    let mut server = HttpServer::new(move || scimd_app!(state.clone()))
+        .shutdown_timeout(30)
+        .disable_signals();
     if let Some(w) = config.workers {
         server = server.workers(w.max(1));
     }
-    server.bind(&config.listen)?.run().await
+    let server = server.bind(&config.listen)?.run();
+    let handle = server.handle();
+    // SIGTERM and SIGINT alike: stop accepting, let in-flight requests finish (30 s at
+    // most), then close the pools.
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining in-flight requests");
+        handle.stop(true).await;
+    });
+    server.await
+}
+
+async fn shutdown_signal() {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM");
+            let _ = actix_web::rt::signal::ctrl_c().await;
+            return;
+        }
+    };
+    first_of(term.recv(), actix_web::rt::signal::ctrl_c()).await;
+}
+
+/// Resolves when either future does.
+async fn first_of<A: std::future::Future, B: std::future::Future>(a: A, b: B) {
+    let a = std::pin::pin!(a);
+    let b = std::pin::pin!(b);
+    futures_util::future::select(a, b).await;
 }
 
 /// On a database without any console account, prints a one-time setup link (stdout only,
