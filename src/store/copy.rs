@@ -156,6 +156,11 @@ const TABLES: &[TableSpec] = &[
         key: &["tenant_id", "group_id", "member_id"],
     },
     TableSpec {
+        name: "resource_counts",
+        columns: &[("tenant_id", T), ("resource_type", T), ("n", Int)],
+        key: &["tenant_id", "resource_type"],
+    },
+    TableSpec {
         name: "provisioning_log",
         columns: &[
             ("tenant_id", T),

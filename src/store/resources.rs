@@ -276,6 +276,24 @@ fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> S
     Ok(())
 }
 
+/// Keeps `resource_counts` in step with a create (+1) or delete (-1).
+fn count_resources(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    delta: i64,
+) -> ScimResult<()> {
+    let mut q = Sql::new("INSERT INTO resource_counts (tenant_id, resource_type, n) VALUES (");
+    q.text(tenant)
+        .push(", ")
+        .text(rt.name)
+        .push(", ")
+        .int(delta.max(0))
+        .push(") ON CONFLICT (tenant_id, resource_type) DO UPDATE SET n = resource_counts.n + ")
+        .int(delta);
+    conn.execute(&q).map(|_| ())
+}
+
 /// Adds members; returns how many were new. Unknown ids are a 400 (nothing is written).
 fn add_members(
     conn: &mut Conn<'_>,
@@ -428,19 +446,40 @@ impl Store {
         }
         let order = order_by(rt, dialect, q.sort_by, q.descending)?;
         self.read(|c| {
-            let mut count = Sql::new("SELECT COUNT(*) AS n");
-            count.append(cond.clone());
+            let count = match q.filter {
+                // Unfiltered: the count kept with every create and delete.
+                None => {
+                    let mut count = Sql::new("SELECT n FROM resource_counts WHERE tenant_id = ");
+                    count
+                        .text(tenant)
+                        .push(" AND resource_type = ")
+                        .text(rt.name);
+                    count
+                }
+                Some(_) => {
+                    let mut count = Sql::new("SELECT COUNT(*) AS n");
+                    count.append(cond.clone());
+                    count
+                }
+            };
             let total = c.first::<Count>(&count)?.map(|r| r.n).unwrap_or(0);
             let mut resources = Vec::new();
             if q.count > 0 && total >= q.start_index {
+                // Deferred join: the offset is skipped over the (covering) index of ids, and
+                // only the page's documents are read.
                 let mut page = Sql::new("SELECT ");
                 page.push(RESOURCE_COLUMNS)
+                    .push(" FROM resources r WHERE r.tenant_id = ")
+                    .text(tenant)
+                    .push(" AND r.id IN (SELECT r.id")
                     .append(cond.clone())
                     .append(order.clone())
                     .push(" LIMIT ")
                     .int(q.count)
                     .push(" OFFSET ")
-                    .int(q.start_index.max(1) - 1);
+                    .int(q.start_index.max(1) - 1)
+                    .push(")")
+                    .append(order.clone());
                 resources = c
                     .load::<ResourceRow>(&page)?
                     .into_iter()
@@ -532,6 +571,7 @@ impl Store {
             c.execute(&q)?;
             write_emails(c, tenant, &id, &idx)?;
             add_members(c, tenant, &id, members)?;
+            count_resources(c, tenant, rt, 1)?;
             if let Some(log) = log {
                 insert_provisioning(c, tenant, &log.entry(rt, &id, Some(&doc), now))?;
             }
@@ -677,6 +717,7 @@ impl Store {
             let mut q = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
             q.text(tenant).push(" AND resource_id = ").text(id);
             c.execute(&q)?;
+            count_resources(c, tenant, rt, -1)?;
             let mut q = Sql::new("DELETE FROM resources WHERE tenant_id = ");
             q.text(tenant).push(" AND id = ").text(id);
             c.execute(&q)?;
