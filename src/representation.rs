@@ -106,11 +106,17 @@ fn add_manager_ref(out: &mut Map<String, Value>, base_url: &str) {
 
 /// A `ListResponse` (RFC 7644 §3.4.2).
 pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
-    serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    // Built by hand so that the page's documents are moved, not deep-copied.
+    let mut out = Map::new();
+    out.insert(
+        "schemas".into(),
+        Value::Array(vec![Value::String(
+            "urn:ietf:params:scim:api:messages:2.0:ListResponse".into(),
+        )]),
+    );
+    out.insert("totalResults".into(), Value::from(total));
+    out.insert("startIndex".into(), Value::from(start_index));
+    out.insert("itemsPerPage".into(), Value::from(resources.len()));
+    out.insert("Resources".into(), Value::Array(resources));
+    Value::Object(out)
 }

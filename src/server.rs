@@ -169,8 +169,8 @@ async fn announce_first_run(store: &Store, public_url: &str) -> std::io::Result<
     Ok(())
 }
 
-/// Prunes provisioning and audit log rows older than the retention, hourly, on the blocking
-/// pool (requests are never blocked by it).
+/// Hourly (first at start): prunes provisioning and audit log rows older than the retention
+/// and refreshes planner statistics, on the blocking pool (requests are never blocked by it).
 fn spawn_retention(store: Store, days: i64) {
     actix_web::rt::spawn(async move {
         let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
@@ -178,7 +178,13 @@ fn spawn_retention(store: Store, days: i64) {
             interval.tick().await;
             let store = store.clone();
             let cutoff = chrono::Utc::now() - chrono::Duration::days(days.max(1));
-            match web::block(move || store.prune_logs(cutoff)).await {
+            match web::block(move || {
+                let pruned = store.prune_logs(cutoff)?;
+                store.analyze()?;
+                Ok::<_, crate::ScimError>(pruned)
+            })
+            .await
+            {
                 Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, "pruned old log rows"),
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "log retention failed"),

@@ -82,6 +82,9 @@ enum DbPool {
 #[derive(Clone)]
 pub struct Store {
     pool: DbPool,
+    /// SQLite has one writer at a time: writers of this process queue here, in order,
+    /// instead of sleeping in SQLite's busy handler (which made write p99 ~30× p50).
+    sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// A connection borrowed for one unit of work (inside a transaction for writes).
@@ -190,6 +193,7 @@ impl Store {
                     .map_err(|e| format!("cannot open SQLite database: {e}"))?;
                 Store {
                     pool: DbPool::Sqlite(pool),
+                    sqlite_writer: Default::default(),
                 }
             }
             DatabaseUrl::Postgres(url) => {
@@ -201,6 +205,7 @@ impl Store {
                     .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
                 Store {
                     pool: DbPool::Postgres(pool),
+                    sqlite_writer: Default::default(),
                 }
             }
         };
@@ -266,6 +271,10 @@ impl Store {
         match &self.pool {
             DbPool::Sqlite(pool) => {
                 let mut c = pool.get()?;
+                let _writer = match self.sqlite_writer.lock() {
+                    Ok(g) => g,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
                 c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)))
             }
             DbPool::Postgres(pool) => {
@@ -289,6 +298,16 @@ impl Store {
                 p.max_size(),
             ),
         }
+    }
+
+    /// Refreshes the planner's statistics (PostgreSQL `ANALYZE`, SQLite `PRAGMA optimize`),
+    /// after migrations and hourly, so that lookups keep using the right indexes.
+    pub fn analyze(&self) -> ScimResult<()> {
+        let q = match self.dialect() {
+            Dialect::Sqlite => Sql::new("PRAGMA optimize"),
+            Dialect::Postgres => Sql::new("ANALYZE"),
+        };
+        self.read(|c| c.execute(&q).map(|_| ()))
     }
 
     /// True if a connection can be taken and answers a trivial query.

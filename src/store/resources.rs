@@ -237,20 +237,29 @@ fn select_one(
     id: &str,
     lock: bool,
 ) -> ScimResult<Option<StoredResource>> {
-    let mut q = Sql::new("SELECT ");
+    // By the whole primary key only (the type is checked here): a planner without
+    // statistics would otherwise pick an index that leads with (tenant, type).
+    let mut q = Sql::new("SELECT r.resource_type, ");
     q.push(RESOURCE_COLUMNS)
         .push(" FROM resources r WHERE r.tenant_id = ")
         .text(tenant)
-        .push(" AND r.resource_type = ")
-        .text(rt.name)
         .push(" AND r.id = ")
         .text(id);
     if lock {
         q.push(conn.dialect().for_update());
     }
-    conn.first::<ResourceRow>(&q)?
-        .map(ResourceRow::into_resource)
+    conn.first::<TypedResourceRow>(&q)?
+        .filter(|t| t.resource_type == rt.name)
+        .map(|t| t.row.into_resource())
         .transpose()
+}
+
+#[derive(QueryableByName)]
+struct TypedResourceRow {
+    #[diesel(sql_type = Text)]
+    resource_type: String,
+    #[diesel(embed)]
+    row: ResourceRow,
 }
 
 fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> ScimResult<()> {
