@@ -142,6 +142,37 @@ fn bench(c: &mut Criterion) {
             scimd::representation::list_response(100_000, 1, resources).to_string()
         })
     });
+    // The same page, with the Resources moved into the ListResponse instead of copied
+    // (list_response's json! macro runs serde_json::to_value on the Vec: a deep copy).
+    c.bench_function("represent/page_of_100_moved_not_copied", |b| {
+        b.iter(|| {
+            let resources: Vec<Value> = page
+                .iter()
+                .map(|s| to_scim(users, black_box(s), BASE_URL, None, Some(&[])))
+                .collect();
+            let mut m = serde_json::Map::new();
+            m.insert(
+                "schemas".into(),
+                json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]),
+            );
+            m.insert("totalResults".into(), json!(100_000));
+            m.insert("startIndex".into(), json!(1));
+            m.insert("itemsPerPage".into(), json!(resources.len()));
+            m.insert("Resources".into(), Value::Array(resources));
+            Value::Object(m).to_string()
+        })
+    });
+    // Only the copy list_response makes.
+    let rendered: Vec<Value> = page
+        .iter()
+        .map(|s| to_scim(users, s, BASE_URL, None, Some(&[])))
+        .collect();
+    c.bench_function("represent/list_response_of_100", |b| {
+        b.iter(|| scimd::representation::list_response(100_000, 1, black_box(rendered.clone())))
+    });
+    c.bench_function("represent/clone_100_rendered (baseline for the above)", |b| {
+        b.iter(|| black_box(rendered.clone()))
+    });
     // The store's side of a write: the document and its search copy as text.
     c.bench_function("store/doc_and_search_doc_to_string", |b| {
         b.iter(|| {

@@ -67,6 +67,11 @@ if [ -z "${SCIMD_BIN:-}" ] || [ -z "${CEILING_BIN:-}" ]; then
   SCIMD_BIN=${SCIMD_BIN:-$TARGET/release/scimd}
   CEILING_BIN=${CEILING_BIN:-$TARGET/release/examples/ceiling}
 fi
+# Snapshot the binaries: a shared CARGO_TARGET_DIR may be rebuilt from another tree mid-run.
+mkdir -p "$OUT_DIR/bin"
+cp "$SCIMD_BIN" "$OUT_DIR/bin/scimd"; cp "$CEILING_BIN" "$OUT_DIR/bin/ceiling"
+SCIMD_BIN=$OUT_DIR/bin/scimd; CEILING_BIN=$OUT_DIR/bin/ceiling
+"$SCIMD_BIN" --help | grep -q -- --rate-limit || { echo "$SCIMD_BIN has no --rate-limit: not this tree's scimd?" >&2; exit 2; }
 
 # ---- process bookkeeping ---------------------------------------------------------------------
 PIDS=(); PEERS=(); PG_DBS=()
@@ -91,6 +96,7 @@ start_scimd() {
     >"$OUT_DIR/$name.log" 2>&1 </dev/null &
   PID=$!; PIDS+=("$PID")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "$name did not start:" >&2; tail -n 5 "$OUT_DIR/$name.log" >&2; exit 1; }
   BASE=http://127.0.0.1:$port/scim/v2/$TENANT
 }
 new_db() {  # → DBURL (sqlite file or fresh PostgreSQL database)
