@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Renders run.sh's results.tsv as Markdown tables (stdout).
+
+usage: report.py results.tsv rss.tsv SCALE_SMALL SCALE_LARGE "MEMBER_SIZES" "run description"
+results.tsv rows: server scenario requests secs req_s p50_ms p99_ms non2xx
+"""
+import sys
+
+res_path, rss_path, small, large, sizes, desc = sys.argv[1:7]
+sizes = sizes.split()
+rows = {}
+for line in open(res_path):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 8:
+        continue
+    server, scen, req, secs, rate, p50, p99, bad = f[:8]
+    def num(x):
+        try:
+            return float(x)
+        except ValueError:
+            return None
+    rows[(server, scen)] = dict(req=num(req), rate=num(rate), p50=num(p50), p99=num(p99), bad=bad)
+
+SCIMD = ["scimd-sqlite", "scimd-pg"]
+PEERS = ["scimmy", "scim2-server"]
+SCENARIOS = [
+    ("seed", "seed: POST /Users (users/s)"),
+    ("filter", "filter userName eq"),
+    ("get", "GET /Users/{id}"),
+    ("patch", "PATCH replace displayName"),
+    ("page", "page of 100"),
+    ("member", "group of 10: member add/remove PATCH"),
+    ("sync-users", "Entra sync: filter + POST per user"),
+    ("sync-groups-create", "Entra sync: POST empty groups"),
+    ("sync-members", "Entra sync: PATCH one member each"),
+]
+ceiling = rows.get(("ceiling", "fixed"), {}).get("rate")
+
+
+def fmt(x, nd=0):
+    if x is None:
+        return "?"
+    return f"{x:.{nd}f}"
+
+
+def ratio(a, b):
+    if not a or not b:
+        return None
+    return a / b
+
+
+print(f"Run: {desc}\n")
+print("| scenario | server | req/s | p50 ms | p99 ms | non-2xx | × best peer | × ceiling | target |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+verdicts = []
+for scen, label in SCENARIOS:
+    peer_rates = [(rows[(p, scen)]["rate"], p) for p in PEERS if (p, scen) in rows and rows[(p, scen)]["rate"]]
+    best = max(peer_rates) if peer_rates else (None, None)
+    for server in SCIMD + PEERS:
+        r = rows.get((server, scen))
+        if not r:
+            continue
+        vs_peer = vs_ceiling = target = ""
+        if server in SCIMD:
+            vp = ratio(r["rate"], best[0])
+            vs_peer = f"{fmt(vp, 1)}× ({best[1]})" if vp else "?"
+            vc = ratio(r["rate"], ceiling)
+            vs_ceiling = f"{fmt(100 * vc, 1)}%" if vc else "?"
+            want = 50 if scen == "page" else 25
+            if vp:
+                ok = vp >= want
+                target = f"≥{want}× peer: {'met' if ok else 'MISSED'}"
+                verdicts.append((server, scen, f"≥{want}× best peer", vp, ok))
+            if scen == "filter" and server == "scimd-sqlite" and vc:
+                ok = vc >= 0.5
+                target += f"; ≥50% ceiling: {'met' if ok else 'MISSED'}"
+                verdicts.append((server, scen, "≥50% of ceiling", vc, ok))
+        print(f"| {label} | {server} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {vs_peer} | {vs_ceiling} | {target} |")
+if ceiling:
+    c = rows[("ceiling", "fixed")]
+    print(f"| bare GET, fixed JSON body | ceiling | {fmt(c['rate'])} | {fmt(c['p50'], 2)} | {fmt(c['p99'], 2)} | {c['bad']} | | 100% | |")
+
+print("\nPeak RSS (VmHWM at the end of each server's run):\n")
+print("| server | peak RSS MiB | target |")
+print("| --- | ---: | --- |")
+for line in open(rss_path):
+    f = line.split()
+    if len(f) < 2:
+        continue
+    mib = int(f[1]) / 1024
+    tgt = ""
+    if f[0].startswith("scimd") or f[0].startswith("scale"):
+        ok = mib <= 150
+        tgt = f"≤150 MiB: {'met' if ok else 'MISSED'}"
+        verdicts.append((f[0], "RSS", "≤150 MiB", mib, ok))
+    print(f"| {f[0]} | {mib:.1f} | {tgt} |")
+
+scale_servers = sorted({s for (s, _) in rows if s.startswith("scale-")})
+if scale_servers:
+    print(f"\nScale (scimd): the same scenarios at {small} and {large} users in the tenant:\n")
+    print(f"| server | scenario | req/s @{small} | req/s @{large} | p50 ms @{small} | p50 ms @{large} | p50 ratio | target ≤1.5× |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for s in scale_servers:
+        seed = rows.get((s, f"seed@{small}"))
+        for scen in ["seed", "filter", "get", "patch", "page"]:
+            a, b = rows.get((s, f"{scen}@{small}")), rows.get((s, f"{scen}@{large}"))
+            if scen == "seed":
+                b = rows.get((s, "seed@seed-more"))
+            if not a or not b:
+                continue
+            pr = ratio(b["p50"], a["p50"])
+            ok = pr is not None and pr <= 1.5
+            if scen != "seed":
+                verdicts.append((s, f"{scen} p50 @{large}/@{small}", "≤1.5×", pr, ok))
+            label = "seed (POST, the later users)" if scen == "seed" else scen
+            print(f"| {s} | {label} | {fmt(a['rate'])} | {fmt(b['rate'])} | {fmt(a['p50'], 2)} | {fmt(b['p50'], 2)} | {fmt(pr, 2)}× | {'' if scen == 'seed' else ('met' if ok else 'MISSED')} |")
+    print("\nGroup member add/remove (one member per PATCH, 5 in flight) by group size:\n")
+    print(f"| server | members | req/s | p50 ms | p99 ms | non-2xx | cost ratio (time per request vs {sizes[0]}) | p50 ratio | target ≤2× |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for s in scale_servers:
+        base = rows.get((s, f"member@{sizes[0]}"))
+        for size in sizes:
+            r = rows.get((s, f"member@{size}"))
+            if not r:
+                continue
+            cr = ratio(base["rate"], r["rate"]) if base else None
+            pr = ratio(r["p50"], base["p50"]) if base else None
+            tgt = ""
+            if size != sizes[0]:
+                ok = cr is not None and cr <= 2
+                tgt = "met" if ok else "MISSED"
+                verdicts.append((s, f"member add/remove @{size} vs @{sizes[0]}", "≤2×", cr, ok))
+            print(f"| {s} | {size} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {fmt(cr, 2)}× | {fmt(pr, 2)}× | {tgt} |")
+
+print("\nTargets:\n")
+for server, what, target, value, ok in verdicts:
+    print(f"- {'met   ' if ok else 'MISSED'} {server} {what}: {target} (measured {fmt(value, 2)})")

@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# Side-by-side SCIM load benchmark, in one run on this machine (see docs/performance.md).
+#
+#   benches/load/run.sh            full run (~13 min on 2 cores)
+#   QUICK=1 benches/load/run.sh    smoke run (~3 min: N=1000, DURATION=5s, small scale run)
+#
+# Servers, one at a time (started, loaded, peak RSS read from /proc/PID/status VmHWM, stopped):
+#   scimd-sqlite, scimd-pg (fresh database, dropped afterwards), scimmy and scim2-server (peers,
+#   via $TOOLS/start_peer.sh), ceiling (examples/ceiling.rs: bare actix-web, fixed JSON body).
+# Scenarios per SCIM server:
+#   seed (POST N users), filter (userName eq), get (by id), patch (replace displayName),
+#   page (100 per page)            -- $TOOLS/load.sh, CONNS connections, DURATION each
+#   member (group of 10: add one member / remove it, one PATCH each; 5 in flight)
+#   sync-users (Entra initial sync: for each of SYNC_N new users GET filter userName eq, then
+#   POST; 5 in flight), sync-groups (SYNC_GROUPS groups POSTed empty, then one PATCH per
+#   member, SYNC_MEMBERS each; 5 in flight)
+# Scale run on scimd (SCALE_DBS): seed SCALE_SMALL users, run filter/get/patch/page, seed up to
+#   SCALE_LARGE, run them again; member add/remove on groups of MEMBER_SIZES members.
+# Prints one table (scimd as a ratio to the best peer and to the ceiling), peak RSS, the scale
+# ratios and the member-size ratios; everything is also kept under OUT_DIR.
+#
+# Env: QUICK, N, DURATION, CONNS, THREADS, SYNC_N, SYNC_GROUPS, SYNC_MEMBERS, SCALE_SMALL,
+#      SCALE_LARGE, MEMBER_SIZES, SCALE_DBS ("sqlite postgres"), SERVERS (all five),
+#      PG_URL (postgres://postgres@127.0.0.1:5432), TOOLS (/work/shared/tools),
+#      SCIMD_BIN / CEILING_BIN (default: cargo build --release into $CARGO_TARGET_DIR),
+#      SCIMD_WORKERS (both scimd and the ceiling), SCIMD_LOG (scimd's log level, default info),
+#      OUT_DIR (default a new /tmp/scimd-bench.XXXXXX).
+# Loopback only; every server is stopped by its PID on exit.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+TOOLS=${TOOLS:-/work/shared/tools}
+if [ -n "${QUICK:-}" ]; then
+  N=${N:-1000}; DURATION=${DURATION:-5s}; SYNC_N=${SYNC_N:-200}; SYNC_GROUPS=${SYNC_GROUPS:-4}
+  SYNC_MEMBERS=${SYNC_MEMBERS:-25}; SCALE_SMALL=${SCALE_SMALL:-1000}; SCALE_LARGE=${SCALE_LARGE:-5000}
+  MEMBER_SIZES=${MEMBER_SIZES:-10 1000 5000}; SCALE_DBS=${SCALE_DBS:-sqlite}
+fi
+N=${N:-10000}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+SYNC_N=${SYNC_N:-1000}
+SYNC_GROUPS=${SYNC_GROUPS:-10}
+SYNC_MEMBERS=${SYNC_MEMBERS:-50}
+SCALE_SMALL=${SCALE_SMALL:-10000}
+SCALE_LARGE=${SCALE_LARGE:-100000}
+MEMBER_SIZES=${MEMBER_SIZES:-10 10000 100000}
+SCALE_DBS=${SCALE_DBS:-sqlite postgres}
+SERVERS=${SERVERS:-scimd-sqlite scimd-pg scimmy scim2-server ceiling}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+PEER_TOKEN=${TOKEN:-secret}
+EXTRAS=500          # users kept out of the member-scenario groups (they are the churn)
+export SCIMD_LOG=${SCIMD_LOG:-info}
+OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/scimd-bench.XXXXXX)}
+mkdir -p "$OUT_DIR"
+RES=$OUT_DIR/results.tsv   # server scenario requests secs req_s p50 p99 non2xx
+: >"$RES"
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
+
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# ---- binaries --------------------------------------------------------------------------------
+if [ -z "${SCIMD_BIN:-}" ] || [ -z "${CEILING_BIN:-}" ]; then
+  log "building scimd and examples/ceiling (release)"
+  (cd "$ROOT" && cargo build --release --quiet --bin scimd --example ceiling)
+  TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+  SCIMD_BIN=${SCIMD_BIN:-$TARGET/release/scimd}
+  CEILING_BIN=${CEILING_BIN:-$TARGET/release/examples/ceiling}
+fi
+# Snapshot the binaries: a shared CARGO_TARGET_DIR may be rebuilt from another tree mid-run.
+mkdir -p "$OUT_DIR/bin"
+cp "$SCIMD_BIN" "$OUT_DIR/bin/scimd"; cp "$CEILING_BIN" "$OUT_DIR/bin/ceiling"
+SCIMD_BIN=$OUT_DIR/bin/scimd; CEILING_BIN=$OUT_DIR/bin/ceiling
+"$SCIMD_BIN" --help | grep -q -- --rate-limit || { echo "$SCIMD_BIN has no --rate-limit: not this tree's scimd?" >&2; exit 2; }
+
+# ---- process bookkeeping ---------------------------------------------------------------------
+PIDS=(); PEERS=(); PG_DBS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PEERS[@]}"; do "$TOOLS/start_peer.sh" ${p/:/ } stop 2>/dev/null || true; done
+  for d in "${PG_DBS[@]}"; do psql -q "$PG_URL/postgres" -c "drop database if exists $d" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+stop_pid() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
+
+# start_scimd NAME DBURL → sets PID BASE TOK
+start_scimd() {
+  local name=$1 url=$2 port
+  port=$(free_port)
+  TENANT=$("$SCIMD_BIN" --database-url "$url" --json tenant create --name "$name" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tenant_id"])')
+  TOK=$("$SCIMD_BIN" --database-url "$url" --json token create --tenant "$TENANT" --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  "$SCIMD_BIN" --database-url "$url" --listen "127.0.0.1:$port" --public-url "http://127.0.0.1:$port" \
+    --rate-limit 1000000 --rate-burst 1000000 --max-concurrent-per-tenant 10000 \
+    >"$OUT_DIR/$name.log" 2>&1 </dev/null &
+  PID=$!; PIDS+=("$PID")
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "$name did not start:" >&2; tail -n 5 "$OUT_DIR/$name.log" >&2; exit 1; }
+  BASE=http://127.0.0.1:$port/scim/v2/$TENANT
+}
+new_db() {  # → DBURL (sqlite file or fresh PostgreSQL database)
+  if [ "$1" = sqlite ]; then DBURL=sqlite://$OUT_DIR/$2.db; rm -f "$OUT_DIR/$2.db"*; return; fi
+  local db=bench_$(date +%s)_$$_$2; db=${db//-/_}
+  psql -q "$PG_URL/postgres" -c "create database $db"
+  PG_DBS+=("$db"); DBURL=$PG_URL/$db
+}
+drop_db() {
+  [ "$1" = sqlite ] && return
+  psql -q "$PG_URL/postgres" -c "drop database if exists ${DBURL##*/}" || true
+}
+
+# PostgreSQL: refresh planner statistics after a bulk load, as autovacuum would (this
+# machine's PostgreSQL runs with autovacuum=off; without statistics the planner reads every
+# row of the tenant for a GET by id -- see docs/performance.md, Findings). PG_ANALYZE=0 skips it.
+analyze() {
+  case $1 in *pg|*postgres) ;; *) return 0 ;; esac
+  [ "${PG_ANALYZE:-1}" = 1 ] || return 0
+  psql -q "$DBURL" -c "ANALYZE" && log "$1: ANALYZE done"
+}
+
+# ---- measurement helpers ---------------------------------------------------------------------
+# record SERVER SCENARIO "requests secs req_s p50 p99 non2xx"
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$(echo "$3" | tr ' ' '\t')" >>"$RES"; }
+# load_sh SERVER BASE TOKEN N SCENARIOS [USERS_TSV] → out dir $OUT_DIR/SERVER.load[.tag]
+load_sh() {
+  local server=$1 base=$2 tok=$3 n=$4 scen=$5 users=${6:-} tag=${7:-} dir
+  dir=$OUT_DIR/$server.load$tag; mkdir -p "$dir"
+  OUT_DIR=$dir DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS SCENARIOS="$scen" USERS_TSV=$users \
+    "$TOOLS/load.sh" "$base" "$tok" "$n" >"$dir/table.txt" 2>"$dir/log.txt" || { log "load.sh failed on $server: $(tail -n 3 "$dir/log.txt")"; return 1; }
+  tail -n +2 "$dir/results.tsv" | while IFS=$'\t' read -r sc rq secs rate p50 p99 mx non sock; do
+    [ "$sc" = "seed(POST)" ] && sc=seed
+    record "$server" "$sc$tag" "$rq $secs $rate $p50 $p99 $non"
+  done
+  LOADDIR=$dir
+}
+# replay SERVER BASE TOKEN REQFILE TAG CONNS → creates $OUT_DIR/SERVER.TAG.tsv (name id); records a row
+replay() {
+  local server=$1 base=$2 tok=$3 reqs=$4 tag=$5 conns=${6:-5}
+  [[ $base =~ ^(http://[^/]+)(/.*)?$ ]]; local origin=${BASH_REMATCH[1]} path=${BASH_REMATCH[2]:-}
+  local pre=$OUT_DIR/$server.$tag total t0 t1 last=-1 stall=0
+  total=$(wc -l <"$reqs"); rm -f "$pre".done
+  wrk -t1 -c"$conns" -d600s --timeout 30s --latency -s "$HERE/replay.lua" "$origin" -- \
+    "$path" "$tok" "$reqs" "$OUT_DIR" "$server.$tag" >"$pre.out" 2>"$pre.err" &
+  local w=$!
+  t0=$(date +%s.%N)
+  while kill -0 "$w" 2>/dev/null && [ ! -s "$pre.done" ]; do sleep 0.05; done
+  t1=$(date +%s.%N)
+  kill -INT "$w" 2>/dev/null || true; wait "$w" || true
+  local done_line lat
+  done_line=$(cat "$pre.done" 2>/dev/null || echo "0 0 $total")
+  lat=$(grep -E '^RESULT' "$pre.out" | awk '{print $6, $7}' || echo "? ?")
+  local secs rate
+  secs=$(echo "$t1 - $t0" | bc -l); rate=$(echo "$total / $secs" | bc -l)
+  record "$server" "$tag" "$total $(printf %.2f "$secs") $(printf %.1f "$rate") ${lat:-? ?} $(echo "$done_line" | awk '{print $3}')"
+  [ -s "$pre.err" ] && head -n 3 "$pre.err" >&2 || true
+}
+# member_run SERVER BASE TOKEN GROUP_ID EXTRAS_TSV SCENARIO
+member_run() {
+  local server=$1 base=$2 tok=$3 gid=$4 extras=$5 scen=$6
+  [[ $base =~ ^(http://[^/]+)(/.*)?$ ]]; local origin=${BASH_REMATCH[1]} path=${BASH_REMATCH[2]:-}
+  local out=$OUT_DIR/$server.$scen.out
+  wrk -t5 -c5 -d"$DURATION" --timeout 30s --latency -s "$HERE/member.lua" "$origin" -- \
+    "$path" "$tok" "$gid" "$extras" 5 >"$out" 2>"$OUT_DIR/$server.$scen.err" || true
+  local line; line=$(grep -E '^RESULT' "$out" | head -n 1 || true)
+  if [ -n "$line" ]; then record "$server" "$scen" "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
+  [ -s "$OUT_DIR/$server.$scen.err" ] && head -n 3 "$OUT_DIR/$server.$scen.err" >&2 || true
+}
+group_body() {  # NAME [ID...] → a Group POST body with those members
+  local name=$1; shift
+  local m="" id
+  for id in "$@"; do m="$m${m:+,}{\"value\":\"$id\"}"; done
+  printf '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"%s","members":[%s]}' "$name" "$m"
+}
+# create_group SERVER BASE TOKEN NAME [IDS...] → GID
+create_group() {
+  local server=$1 base=$2 tok=$3 name=$4; shift 4
+  GID=$(group_body "$name" "$@" | curl -s -X POST -H "Authorization: Bearer $tok" \
+    -H 'Content-Type: application/scim+json' --data-binary @- "$base/Groups" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+}
+# fill_group SERVER BASE TOKEN GID FROM_TSV COUNT: add COUNT users of FROM_TSV, 1000 per PATCH
+fill_group() {
+  local server=$1 base=$2 tok=$3 gid=$4 from=$5 count=$6
+  head -n "$count" "$from" | cut -f2 | python3 -c '
+import json, sys
+ids = [l.strip() for l in sys.stdin if l.strip()]
+for i in range(0, len(ids), 1000):
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": x} for x in ids[i:i+1000]]}]}
+    print("PATCH\t/Groups/%s\t%s" % (sys.argv[1], json.dumps(body, separators=(",", ":"))))
+' "$gid" >"$OUT_DIR/$server.fill.$gid.req"
+  replay "$server" "$base" "$tok" "$OUT_DIR/$server.fill.$gid.req" "fill$count" 2
+}
+
+# ---- the SCIM scenarios of one server --------------------------------------------------------
+scim_suite() {  # SERVER BASE TOKEN
+  local server=$1 base=$2 tok=$3
+  log "$server: seed $N users, then filter get patch page ($DURATION each)"
+  load_sh "$server" "$base" "$tok" "$N" " "
+  local users=$OUT_DIR/$server.users.tsv
+  cp "$LOADDIR/users.tsv" "$users"
+  analyze "$server"
+  load_sh "$server" "$base" "$tok" 0 "filter get patch page" "$users"
+  # member: a group of the first 10 seeded users; the churn uses the last $EXTRAS users
+  log "$server: member add/remove on a group of 10"
+  create_group "$server" "$base" "$tok" "bench-members-10" $(head -n 10 "$users" | cut -f2)
+  tail -n "$EXTRAS" "$users" >"$OUT_DIR/$server.extras.tsv"
+  member_run "$server" "$base" "$tok" "$GID" "$OUT_DIR/$server.extras.tsv" member
+  # Entra initial sync: users (filter then POST), then groups created empty and filled
+  log "$server: Entra-style initial sync of $SYNC_N users, $SYNC_GROUPS groups x $SYNC_MEMBERS members"
+  python3 - "$SYNC_N" "sync$(date +%s)" >"$OUT_DIR/$server.sync-users.req" <<'PY'
+import json, sys
+n, prefix = int(sys.argv[1]), sys.argv[2]
+for i in range(1, n + 1):
+    u = "%s_%d@contoso.com" % (prefix, i)
+    print("GET\t/Users?filter=userName%%20eq%%20%%22%s%%22\t" % u)
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": "ext-%s-%d" % (prefix, i), "userName": u, "active": True,
+            "displayName": "Sync User %d" % i,
+            "emails": [{"primary": True, "type": "work", "value": u}],
+            "name": {"formatted": "Sync User %d" % i, "familyName": "User %d" % i, "givenName": "Sync"},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D%d" % (i % 10)}}
+    print("POST\t/Users\t" + json.dumps(body, separators=(",", ":")))
+PY
+  replay "$server" "$base" "$tok" "$OUT_DIR/$server.sync-users.req" sync-users 5
+  local synced=$OUT_DIR/$server.sync-users.tsv
+  python3 - "$SYNC_GROUPS" "syncg$(date +%s)" >"$OUT_DIR/$server.sync-groups-create.req" <<'PY'
+import json, sys
+for g in range(1, int(sys.argv[1]) + 1):
+    print("POST\t/Groups\t" + json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "%s_%d" % (sys.argv[2], g), "externalId": "%s_%d" % (sys.argv[2], g)}, separators=(",", ":")))
+PY
+  replay "$server" "$base" "$tok" "$OUT_DIR/$server.sync-groups-create.req" sync-groups-create 5
+  python3 - "$OUT_DIR/$server.sync-groups-create.tsv" "$synced" "$SYNC_MEMBERS" >"$OUT_DIR/$server.sync-members.req" <<'PY'
+import json, sys
+groups = [l.rstrip("\n").split("\t")[1] for l in open(sys.argv[1]) if "\t" in l]
+users = [l.rstrip("\n").split("\t")[1] for l in open(sys.argv[2]) if "\t" in l]
+m = int(sys.argv[3])
+for gi, g in enumerate(groups):
+    for j in range(m):
+        if not users: break
+        u = users[(gi * m + j) % len(users)]
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Add", "path": "members", "value": [{"value": u}]}]}
+        print("PATCH\t/Groups/%s\t%s" % (g, json.dumps(body, separators=(",", ":"))))
+PY
+  replay "$server" "$base" "$tok" "$OUT_DIR/$server.sync-members.req" sync-members 5
+}
+
+# ---- main comparison ---------------------------------------------------------------------------
+MACHINE="nproc $(nproc); $(free -m | awk '/^Mem:/ {print "mem total "$2" MiB, available "$7" MiB"}'); $(uname -srm)"
+log "out=$OUT_DIR  N=$N DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS  $MACHINE"
+: >"$OUT_DIR/rss.tsv"
+for server in $SERVERS; do
+  case $server in
+    scimd-sqlite|scimd-pg)
+      kind=sqlite; [ "$server" = scimd-pg ] && kind=postgres
+      new_db "$kind" "$server"; start_scimd "$server" "$DBURL"
+      scim_suite "$server" "$BASE" "$TOK"
+      printf '%s\t%s\n' "$server" "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
+      stop_pid "$PID"; drop_db "$kind"
+      ;;
+    scimmy|scim2-server)
+      port=$(free_port)
+      BASE=$(TOKEN=$PEER_TOKEN "$TOOLS/start_peer.sh" "$server" "$port")
+      PEERS+=("$server:$port")
+      PID=$(cat "${PEERS_DIR:-/tmp/peers}/run/$server-$port.pid")
+      scim_suite "$server" "$BASE" "$PEER_TOKEN"
+      printf '%s\t%s\n' "$server" "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
+      "$TOOLS/start_peer.sh" "$server" "$port" stop 2>/dev/null || true
+      ;;
+    ceiling)
+      port=$(free_port)
+      "$CEILING_BIN" "127.0.0.1:$port" >"$OUT_DIR/ceiling.log" 2>&1 </dev/null &
+      PID=$!; PIDS+=("$PID")
+      for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/x" >/dev/null && break; sleep 0.1; done
+      log "ceiling: GET fixed body ($DURATION)"
+      wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s --latency -s "$HERE/member.lua" \
+        "http://127.0.0.1:$port" -- "" x fixed /Users >"$OUT_DIR/ceiling.out" 2>&1 || true
+      line=$(grep -E '^RESULT' "$OUT_DIR/ceiling.out" | head -n 1 || true)
+      [ -n "$line" ] && record ceiling fixed "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"
+      printf '%s\t%s\n' ceiling "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
+      stop_pid "$PID"
+      ;;
+  esac
+done
+
+# ---- scale run -------------------------------------------------------------------------------
+for kind in $SCALE_DBS; do
+  server=scale-$kind
+  new_db "$kind" "$server"; start_scimd "$server" "$DBURL"
+  log "$server: seed $SCALE_SMALL users, scenarios"
+  load_sh "$server" "$BASE" "$TOK" "$SCALE_SMALL" " " "" "@$SCALE_SMALL"
+  cp "$LOADDIR/users.tsv" "$OUT_DIR/$server.users.tsv"
+  analyze "$server"
+  load_sh "$server" "$BASE" "$TOK" 0 "filter get patch page" "$OUT_DIR/$server.users.tsv" "@$SCALE_SMALL"
+  more=$((SCALE_LARGE - SCALE_SMALL + EXTRAS))
+  log "$server: seed $more more users, scenarios"
+  load_sh "$server" "$BASE" "$TOK" "$more" " " "" "@seed-more"   # " ": no scenario (load.sh treats "" as unset)
+  cat "$LOADDIR/users.tsv" >>"$OUT_DIR/$server.users.tsv"
+  analyze "$server"
+  load_sh "$server" "$BASE" "$TOK" 0 "filter get patch page" "$OUT_DIR/$server.users.tsv" "@$SCALE_LARGE"
+  # member groups: members from the head of the user list, churn from its last $EXTRAS users
+  tail -n "$EXTRAS" "$OUT_DIR/$server.users.tsv" >"$OUT_DIR/$server.extras.tsv"
+  for size in $MEMBER_SIZES; do
+    log "$server: group of $size members"
+    create_group "$server" "$BASE" "$TOK" "bench-size-$size"
+    fill_group "$server" "$BASE" "$TOK" "$GID" "$OUT_DIR/$server.users.tsv" "$size"
+    member_run "$server" "$BASE" "$TOK" "$GID" "$OUT_DIR/$server.extras.tsv" "member@$size"
+  done
+  printf '%s\t%s\n' "$server" "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
+  stop_pid "$PID"; drop_db "$kind"
+done
+
+# ---- report ----------------------------------------------------------------------------------
+python3 "$HERE/report.py" "$RES" "$OUT_DIR/rss.tsv" "$SCALE_SMALL" "$SCALE_LARGE" "$MEMBER_SIZES" \
+  "N=$N DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS SYNC_N=$SYNC_N SYNC_GROUPS=$SYNC_GROUPS SYNC_MEMBERS=$SYNC_MEMBERS | $MACHINE | $(date -u +%FT%TZ)" \
+  | tee "$OUT_DIR/report.md"
+log "results in $OUT_DIR (report.md, results.tsv, per-server logs)"
