@@ -84,7 +84,9 @@ fn one_replace_body() -> Value {
 fn bench(c: &mut Criterion) {
     let users = &Registry::get().user;
     let body = entra_user_body();
-    let doc = normalize(body.clone(), users).expect("entra user normalizes").doc;
+    let doc = normalize(body.clone(), users)
+        .expect("entra user normalizes")
+        .doc;
     let stored = StoredResource {
         id: "6a0b4b3e-6a3f-4ab5-9d3c-2f1f5d1d9a11".into(),
         created: "2026-11-22T03:44:55.123Z".into(),
@@ -170,9 +172,10 @@ fn bench(c: &mut Criterion) {
     c.bench_function("represent/list_response_of_100", |b| {
         b.iter(|| scimd::representation::list_response(100_000, 1, black_box(rendered.clone())))
     });
-    c.bench_function("represent/clone_100_rendered (baseline for the above)", |b| {
-        b.iter(|| black_box(rendered.clone()))
-    });
+    c.bench_function(
+        "represent/clone_100_rendered (baseline for the above)",
+        |b| b.iter(|| black_box(rendered.clone())),
+    );
     // The store's side of a write: the document and its search copy as text.
     c.bench_function("store/doc_and_search_doc_to_string", |b| {
         b.iter(|| {

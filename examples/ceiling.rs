@@ -28,11 +28,7 @@ fn main() -> std::io::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         // As scimd::server::serve: App per worker, 30 s shutdown timeout, optional workers.
         let mut server = HttpServer::new(|| {
-            App::new().default_service(
-                web::route()
-                    .guard(actix_web::guard::Get())
-                    .to(fixed),
-            )
+            App::new().default_service(web::route().guard(actix_web::guard::Get()).to(fixed))
         })
         .shutdown_timeout(30);
         if let Some(w) = workers {
