@@ -98,7 +98,7 @@ pub fn normalize(input: Value, rt: &ResourceType) -> ScimResult<NormalizedResour
             }
             continue;
         }
-        if key.len() >= 4 && key[..4].eq_ignore_ascii_case("urn:") {
+        if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
             return Err(ScimError::invalid_syntax(format!(
                 "unknown schema extension '{key}' for resource type {}",
                 rt.name
@@ -1039,5 +1039,25 @@ mod tests {
         );
         assert_eq!(s[ENTERPRISE_USER_SCHEMA]["department"], "sales");
         assert_eq!(s["schemas"], doc["schemas"]);
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+    use crate::schema::Registry;
+
+    /// Found by `cargo fuzz run body`: a key whose 4th byte is inside a multi-byte
+    /// character panicked when checked for a `urn:` prefix.
+    #[test]
+    fn multibyte_keys_are_unknown_attributes_not_panics() {
+        let body = serde_json::json!({"memК4se:Nbers": "К4se:Name2", "mes": {"foat": "g2"}});
+        let err = normalize(body, &Registry::get().user).unwrap_err();
+        assert_eq!(err.status, 400);
+        let body = serde_json::json!({"urК": 1});
+        assert_eq!(
+            normalize(body, &Registry::get().group).unwrap_err().status,
+            400
+        );
     }
 }

@@ -185,9 +185,11 @@ fn literal_token(i: &str) -> NomResult<'_, CompValue> {
     .parse(i)
 }
 
-/// A bare unquoted word: a run of characters up to whitespace, `)` or `]`.
+/// A bare unquoted word: a run of characters up to whitespace, `)` or `]`. Quotes,
+/// backslashes and control characters belong in quoted strings, never in a bare word (so a
+/// bare word prints back as a quoted string no longer than itself plus its quotes).
 fn bare_word(i: &str) -> NomResult<'_, &str> {
-    take_while1(|c: char| !is_value_end(c)).parse(i)
+    take_while1(|c: char| !is_value_end(c) && c != '"' && c != '\\' && !c.is_control()).parse(i)
 }
 
 /// Characters of the URN prefix of an attribute path (lenient: anything but whitespace and
@@ -1286,5 +1288,23 @@ mod tests {
                 prop_assert_eq!(parse_patch_path(&p.to_string()), Ok(p));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by `cargo fuzz run filter`: a bare word holding quotes and control characters
+    /// printed (escaped) longer than the input limit, so it did not parse back.
+    #[test]
+    fn bare_words_hold_no_quotes_backslashes_or_control_characters() {
+        assert!(parse_filter("userName eq \u{0}\"\"").is_err());
+        assert!(parse_filter("userName eq ab\"cd\"").is_err());
+        assert!(parse_filter("userName eq a\\b").is_err());
+        assert!(parse_filter("userName eq a\u{1}b").is_err());
+        // Entra's bare words still parse.
+        assert!(parse_filter("externalId eq jyoung").is_ok());
+        assert!(parse_filter("externalId eq 0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef").is_ok());
     }
 }
