@@ -3,6 +3,10 @@
 //! every state-changing request. Documented by `/api/v1/openapi.json`, generated from these
 //! handlers with utoipa.
 
+mod accounts;
+mod catalog;
+mod directory;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
@@ -101,6 +105,9 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         .route("/tokens", web::post().to(create_token))
         .route("/tokens/{id}/revoke", web::post().to(revoke_token))
         .route("/provisioning-log", web::get().to(provisioning_log))
+        .configure(catalog::configure)
+        .configure(directory::configure)
+        .configure(accounts::configure)
         .default_service(web::to(|| async {
             ApiError {
                 status: 404,
@@ -123,7 +130,27 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         list_tokens,
         create_token,
         revoke_token,
-        provisioning_log
+        provisioning_log,
+        catalog::list_companies,
+        catalog::add_company,
+        catalog::rename_company,
+        catalog::delete_company,
+        catalog::list_roles,
+        catalog::add_role,
+        catalog::rename_role,
+        catalog::delete_role,
+        catalog::list_configurations,
+        catalog::add_configuration,
+        catalog::update_configuration,
+        catalog::delete_configuration,
+        catalog::make_default,
+        directory::list_users,
+        directory::get_user,
+        directory::list_groups,
+        accounts::list_accounts,
+        accounts::invite_account,
+        accounts::remove_account,
+        accounts::audit_log
     ),
     components(schemas(
         ApiError,
@@ -134,7 +161,15 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         NewTokenRequest,
         NewTokenResponse,
         RevokeRequest,
-        ProvisioningEntry
+        ProvisioningEntry,
+        catalog::NamedInfo,
+        catalog::NameRequest,
+        catalog::ConfigurationInfo,
+        catalog::ConfigurationRequest,
+        directory::ResourcePage,
+        accounts::AccountInfo,
+        accounts::InviteRequest,
+        crate::store::console::LogEntry
     ))
 )]
 pub struct ApiDoc;

@@ -6,13 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{audit, current_session, html, redirect, Console, ConsoleError, Nav};
+use super::{current_session, html, redirect, Console, ConsoleError, Nav};
+use crate::admin;
 use crate::http::{blocking, AppState};
-use crate::password;
 use crate::store::console::Role;
 
-/// Shortest initial password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 10;
+pub use crate::admin::MIN_PASSWORD_CHARS;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/accounts", web::get().to(accounts_page))
@@ -93,26 +92,6 @@ struct InviteForm {
     password: String,
 }
 
-/// The roles an owner may give an invited account.
-fn invitable_role(s: &str) -> Option<Role> {
-    match Role::parse(s.trim()) {
-        Some(r @ (Role::Admin | Role::Viewer)) => Some(r),
-        _ => None,
-    }
-}
-
-/// A plausible email address: one `@` with text on both sides, no spaces, ≤ 254 chars.
-fn valid_email(email: &str) -> bool {
-    let mut parts = email.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.is_empty()
-        && email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 fn owner_console(console: &Console, csrf: &str) -> Result<(), ConsoleError> {
     console.check_csrf(csrf)?;
     console.require_owner()
@@ -126,48 +105,13 @@ async fn invite(
     let console = current_session(&state, &req).await?;
     owner_console(&console, &form.csrf)?;
     let form = form.into_inner();
-    let email = form.email.trim().to_lowercase();
-    if !valid_email(&email) {
-        return Err(ConsoleError::BadRequest(
-            "Enter the person's email address, e.g. ada@example.com".into(),
-        ));
-    }
-    let role = invitable_role(&form.role)
-        .ok_or_else(|| ConsoleError::BadRequest("The role must be admin or viewer".into()))?;
-    if form.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ConsoleError::BadRequest(format!(
-            "The initial password must be at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
     let store = state.store.clone();
     let now = state.now();
-    let (tenant, e, pw) = (
-        console.tenant_id().to_string(),
-        email.clone(),
-        form.password,
-    );
-    let created = blocking(move || {
-        if store.find_account(&tenant, &e)?.is_some() {
-            return Ok(false);
-        }
-        let hash = password::hash(&pw)?;
-        store.create_account(&tenant, &e, &hash, role, now)?;
-        Ok(true)
+    let actor = console.session.clone();
+    blocking(move || {
+        admin::invite_account(&store, &actor, &form.email, &form.role, &form.password, now)
     })
     .await?;
-    if !created {
-        return Err(ConsoleError::BadRequest(
-            "An account with this email already exists".into(),
-        ));
-    }
-    audit(
-        &state,
-        console.tenant_id(),
-        Some(&console.session.email),
-        "account created",
-        Some(format!("{email} ({})", role.as_str())),
-    )
-    .await;
     Ok(redirect("/console/accounts?created=1"))
 }
 
@@ -186,40 +130,17 @@ async fn remove(
     let console = current_session(&state, &req).await?;
     owner_console(&console, &form.csrf)?;
     let id = path.into_inner();
-    if id == console.session.account_id {
-        return Err(ConsoleError::BadRequest(
-            "You cannot remove your own account".into(),
-        ));
-    }
     let store = state.store.clone();
-    let tenant = console.tenant_id().to_string();
-    let i = id.clone();
-    // The email for the audit entry; another tenant's account is simply not found.
-    let removed = blocking(move || {
-        let email = store
-            .list_accounts(&tenant)?
-            .into_iter()
-            .find(|a| a.id == i)
-            .map(|a| a.email);
-        let Some(email) = email else { return Ok(None) };
-        Ok(store.delete_account(&tenant, &i)?.then_some(email))
-    })
-    .await?;
-    let email = removed.ok_or(ConsoleError::NotFound)?;
-    audit(
-        &state,
-        console.tenant_id(),
-        Some(&console.session.email),
-        "account removed",
-        Some(email),
-    )
-    .await;
+    let now = state.now();
+    let actor = console.session.clone();
+    blocking(move || admin::remove_account(&store, &actor, &id, now)).await?;
     Ok(redirect("/console/accounts?removed=1"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::{invitable_role, valid_email};
 
     #[test]
     fn validates_invitations() {

@@ -8,7 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{audit, current_session, html, redirect, Console, ConsoleError, Nav};
+use super::{current_session, html, redirect, Console, ConsoleError, Nav};
+use crate::admin::{self, Actor};
 use crate::error::ScimError;
 use crate::http::{blocking, AppState};
 use crate::store::configurations::{Catalog, ConfigurationInput, ConfigurationRecord, NamedRecord};
@@ -143,20 +144,6 @@ struct CsrfForm {
     csrf: String,
 }
 
-/// What a change did, for the audit log and the redirect.
-struct Change {
-    action: String,
-    detail: String,
-    done: &'static str,
-}
-
-fn catalog_word(catalog: Catalog) -> &'static str {
-    match catalog {
-        Catalog::Companies => "company",
-        Catalog::Roles => "role",
-    }
-}
-
 /// The page a change comes from, returns to, and shows a refusal on.
 #[derive(Clone, Copy)]
 enum Page {
@@ -185,32 +172,23 @@ impl Page {
     }
 }
 
-/// Runs a change: CSRF, write access, the store call, audit, redirect back with a
-/// message; a refusal (400/409 from the store) re-renders the page with its reason.
+/// Runs a change: CSRF, write access, the shared admin operation (which audits it),
+/// redirect back with a message; a refusal (400/409 from the store) re-renders the page
+/// with its reason. The operation returns the `done` message key.
 async fn change(
     state: &AppState,
     req: &HttpRequest,
     page: Page,
     csrf: &str,
-    op: impl FnOnce(Store, String) -> Result<Change, ScimError> + Send + 'static,
+    op: impl FnOnce(Store, Actor) -> Result<&'static str, ScimError> + Send + 'static,
 ) -> Result<HttpResponse, ConsoleError> {
     let console = current_session(state, req).await?;
     console.check_csrf(csrf)?;
     console.require_write()?;
     let store = state.store.clone();
-    let tenant = console.tenant_id().to_string();
-    match blocking(move || op(store, tenant)).await {
-        Ok(change) => {
-            audit(
-                state,
-                console.tenant_id(),
-                Some(&console.session.email),
-                &change.action,
-                Some(change.detail),
-            )
-            .await;
-            Ok(redirect(&format!("{}?done={}", page.path(), change.done)))
-        }
+    let actor = console.session.clone();
+    match blocking(move || op(store, actor)).await {
+        Ok(done) => Ok(redirect(&format!("{}?done={}", page.path(), done))),
         Err(e) => match Refusal::from(e) {
             Refusal::Shown(status, reason) => {
                 with_status(page.render(state, &console, Some(reason)).await, status)
@@ -226,20 +204,17 @@ async fn add_named(
     form: NameForm,
     catalog: Catalog,
 ) -> Result<HttpResponse, ConsoleError> {
+    let now = state.now();
     change(
         state,
         req,
         Page::Companies,
         &form.csrf,
-        move |store, tenant| {
-            let record = store.add_named(&tenant, catalog, &form.name)?;
-            Ok(Change {
-                action: format!("{} added", catalog_word(catalog)),
-                detail: format!("{} ({})", record.name, record.id),
-                done: match catalog {
-                    Catalog::Companies => "company-added",
-                    Catalog::Roles => "role-added",
-                },
+        move |store, actor| {
+            admin::add_named(&store, &actor, catalog, &form.name, now)?;
+            Ok(match catalog {
+                Catalog::Companies => "company-added",
+                Catalog::Roles => "role-added",
             })
         },
     )
@@ -253,25 +228,17 @@ async fn rename_named(
     form: NameForm,
     catalog: Catalog,
 ) -> Result<HttpResponse, ConsoleError> {
+    let now = state.now();
     change(
         state,
         req,
         Page::Companies,
         &form.csrf,
-        move |store, tenant| {
-            let old = store
-                .list_named(&tenant, catalog)?
-                .into_iter()
-                .find(|r| r.id == id)
-                .ok_or_else(|| ScimError::not_found(format!("{} not found", catalog.noun())))?;
-            store.rename_named(&tenant, catalog, &id, &form.name)?;
-            Ok(Change {
-                action: format!("{} renamed", catalog_word(catalog)),
-                detail: format!("{} → {} ({id})", old.name, form.name.trim()),
-                done: match catalog {
-                    Catalog::Companies => "company-renamed",
-                    Catalog::Roles => "role-renamed",
-                },
+        move |store, actor| {
+            admin::rename_named(&store, &actor, catalog, &id, &form.name, now)?;
+            Ok(match catalog {
+                Catalog::Companies => "company-renamed",
+                Catalog::Roles => "role-renamed",
             })
         },
     )
@@ -285,20 +252,17 @@ async fn delete_named(
     form: CsrfForm,
     catalog: Catalog,
 ) -> Result<HttpResponse, ConsoleError> {
+    let now = state.now();
     change(
         state,
         req,
         Page::Companies,
         &form.csrf,
-        move |store, tenant| {
-            let record = store.delete_named(&tenant, catalog, &id)?;
-            Ok(Change {
-                action: format!("{} deleted", catalog_word(catalog)),
-                detail: format!("{} ({})", record.name, record.id),
-                done: match catalog {
-                    Catalog::Companies => "company-deleted",
-                    Catalog::Roles => "role-deleted",
-                },
+        move |store, actor| {
+            admin::delete_named(&store, &actor, catalog, &id, now)?;
+            Ok(match catalog {
+                Catalog::Companies => "company-deleted",
+                Catalog::Roles => "role-deleted",
             })
         },
     )
@@ -495,19 +459,6 @@ fn parse_configuration_form(pairs: Vec<(String, String)>) -> (String, Configurat
     (csrf, input)
 }
 
-fn describe(c: &ConfigurationRecord) -> String {
-    let roles: Vec<&str> = c.roles.iter().map(|r| r.name.as_str()).collect();
-    format!(
-        "{} ({}): company {}, roles [{}], filter {}{}",
-        c.name,
-        c.id,
-        c.company,
-        roles.join(", "),
-        c.filter.as_deref().unwrap_or("none"),
-        if c.is_default { ", default" } else { "" }
-    )
-}
-
 async fn add_configuration(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -520,13 +471,9 @@ async fn add_configuration(
         &req,
         Page::Configurations,
         &csrf,
-        move |store, tenant| {
-            let record = store.add_configuration(&tenant, &input, now)?;
-            Ok(Change {
-                action: "configuration added".into(),
-                detail: describe(&record),
-                done: "configuration-added",
-            })
+        move |store, actor| {
+            admin::add_configuration(&store, &actor, &input, now)?;
+            Ok("configuration-added")
         },
     )
     .await
@@ -539,18 +486,15 @@ async fn make_default(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = path.into_inner();
+    let now = state.now();
     change(
         &state,
         &req,
         Page::Configurations,
         &form.csrf,
-        move |store, tenant| {
-            let name = store.set_default_configuration(&tenant, &id)?;
-            Ok(Change {
-                action: "default configuration set".into(),
-                detail: format!("{name} ({id})"),
-                done: "default-set",
-            })
+        move |store, actor| {
+            admin::set_default_configuration(&store, &actor, &id, now)?;
+            Ok("default-set")
         },
     )
     .await
@@ -563,18 +507,15 @@ async fn delete_configuration(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = path.into_inner();
+    let now = state.now();
     change(
         &state,
         &req,
         Page::Configurations,
         &form.csrf,
-        move |store, tenant| {
-            let name = store.delete_configuration(&tenant, &id)?;
-            Ok(Change {
-                action: "configuration deleted".into(),
-                detail: format!("{name} ({id})"),
-                done: "configuration-deleted",
-            })
+        move |store, actor| {
+            admin::delete_configuration(&store, &actor, &id, now)?;
+            Ok("configuration-deleted")
         },
     )
     .await

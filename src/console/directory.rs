@@ -8,15 +8,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{current_session, html, ConsoleError, Nav};
-use crate::filter::{AttrPath, AttrTest, CompValue, CompareOp, Filter};
+use crate::admin::MAX_SEARCH_CHARS;
 use crate::http::{blocking, AppState};
 use crate::schema::{Registry, SCIMD_USER_SCHEMA};
-use crate::store::resources::{ListQuery, Member, StoredResource};
+use crate::store::resources::{Member, StoredResource};
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;
-/// Longest search text taken (longer input is cut).
-const MAX_SEARCH_CHARS: usize = 200;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(users_page))
@@ -46,17 +44,6 @@ impl ListParams {
             .unwrap_or(1)
             .clamp(1, 1_000_000)
     }
-}
-
-/// `a co "q" or b co "q" or …`.
-pub fn contains_any(paths: &[AttrPath], q: &str) -> Option<Filter> {
-    paths
-        .iter()
-        .map(|p| Filter::Attr {
-            path: p.clone(),
-            test: AttrTest::Compare(CompareOp::Co, CompValue::String(q.to_string())),
-        })
-        .reduce(|a, b| Filter::Or(Box::new(a), Box::new(b)))
 }
 
 /// Where a list page is and the links around it.
@@ -194,42 +181,13 @@ async fn list_page(
     let store = state.store.clone();
     let (tenant, q) = (tenant.to_string(), q.to_string());
     Ok(blocking(move || {
-        let reg = Registry::get();
-        let (rt, sort, paths) = if user {
-            (
-                &reg.user,
-                AttrPath::simple("userName"),
-                vec![
-                    AttrPath::simple("userName"),
-                    AttrPath::simple("displayName"),
-                    AttrPath::with_sub("emails", "value"),
-                ],
-            )
-        } else {
-            (
-                &reg.group,
-                AttrPath::simple("displayName"),
-                vec![
-                    AttrPath::simple("displayName"),
-                    AttrPath::simple("externalId"),
-                ],
-            )
-        };
-        let filter = if q.is_empty() {
-            None
-        } else {
-            contains_any(&paths, &q)
-        };
-        store.list_resources(
+        crate::admin::list_directory(
+            &store,
             &tenant,
-            rt,
-            &ListQuery {
-                filter: filter.as_ref(),
-                sort_by: Some(&sort),
-                descending: false,
-                start_index: (page - 1) * PAGE_SIZE + 1,
-                count: PAGE_SIZE,
-            },
+            user,
+            &q,
+            (page - 1) * PAGE_SIZE + 1,
+            PAGE_SIZE,
         )
     })
     .await?)
@@ -475,6 +433,8 @@ async fn group_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::contains_any;
+    use crate::filter::AttrPath;
     use serde_json::json;
 
     #[test]

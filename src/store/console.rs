@@ -96,7 +96,8 @@ impl SessionRecord {
 pub const SESSION_IDLE: Duration = Duration::minutes(30);
 pub const SESSION_ABSOLUTE: Duration = Duration::hours(12);
 
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
+/// One audit-log row.
+#[derive(Debug, Clone, PartialEq, QueryableByName, serde::Serialize, utoipa::ToSchema)]
 pub struct LogEntry {
     #[diesel(sql_type = Text)]
     pub id: String,
