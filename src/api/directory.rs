@@ -10,6 +10,7 @@ use super::{session, ApiError, ApiResult};
 use crate::admin;
 use crate::error::ScimError;
 use crate::http::{blocking, AppState};
+use crate::representation::to_scim;
 use crate::schema::Registry;
 
 /// Most resources per page.
@@ -41,7 +42,7 @@ pub struct ResourcePage {
     pub total_results: i64,
     pub start_index: i64,
     pub items_per_page: i64,
-    /// The SCIM documents as stored.
+    /// The SCIM documents (without members or groups).
     #[schema(value_type = Vec<Object>)]
     pub resources: Vec<Value>,
 }
@@ -53,6 +54,7 @@ async fn list(
     params: ListParams,
 ) -> ApiResult<HttpResponse> {
     let c = session(state, req).await?;
+    let base_url = state.settings.scim_url(&c.session.tenant_id);
     let store = state.store.clone();
     let q = params.q.unwrap_or_default();
     let start_index = params.start_index.unwrap_or(1).clamp(1, 1_000_000_000);
@@ -61,7 +63,13 @@ async fn list(
         admin::list_directory(&store, &c.session.tenant_id, users, &q, start_index, count)
     })
     .await?;
-    let resources: Vec<Value> = page.resources.into_iter().map(|r| r.doc).collect();
+    let reg = Registry::get();
+    let rt = if users { &reg.user } else { &reg.group };
+    let resources: Vec<Value> = page
+        .resources
+        .iter()
+        .map(|r| to_scim(rt, r, &base_url, None, None))
+        .collect();
     Ok(HttpResponse::Ok().json(ResourcePage {
         total_results: page.total,
         start_index,
@@ -90,7 +98,7 @@ pub(super) async fn list_groups(
     list(&state, &req, false, params.into_inner()).await
 }
 
-/// One user's SCIM document (another tenant's id: 404).
+/// One user's SCIM document with its groups (another tenant's id: 404).
 #[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = String, Path, description = "user id")), responses((status = 200, body = Object, description = "the SCIM User document"), (status = 404, body = ApiError)))]
 pub(super) async fn get_user(
     state: web::Data<AppState>,
@@ -98,13 +106,21 @@ pub(super) async fn get_user(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let c = session(&state, &req).await?;
+    let base_url = state.settings.scim_url(&c.session.tenant_id);
     let store = state.store.clone();
     let id = path.into_inner();
-    let r = blocking(move || {
-        store
-            .get_resource(&c.session.tenant_id, &Registry::get().user, &id)?
-            .ok_or_else(|| ScimError::not_found("No such user"))
+    let doc = blocking(move || {
+        let tenant = &c.session.tenant_id;
+        let rt = &Registry::get().user;
+        let r = store
+            .get_resource(tenant, rt, &id)?
+            .ok_or_else(|| ScimError::not_found("No such user"))?;
+        let groups = store
+            .groups_of(tenant, std::slice::from_ref(&r.id))?
+            .remove(&r.id)
+            .unwrap_or_default();
+        Ok(to_scim(rt, &r, &base_url, None, Some(&groups)))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(r.doc))
+    Ok(HttpResponse::Ok().json(doc))
 }
