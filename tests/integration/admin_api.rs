@@ -887,7 +887,7 @@ both_backends!(api_users_and_groups, |env: TestEnv| async move {
     assert_eq!(r.body["resources"][0]["displayName"], "Engineers");
     let r = call(&env, Method::GET, "/api/v1/groups", &other, None, None).await;
     assert_eq!(r.body["total_results"], 0);
-    // Read-only: no way to write the directory through the admin API.
+    // Without a valid session: 401.
     let r = call(
         &env,
         Method::GET,
