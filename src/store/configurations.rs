@@ -11,16 +11,10 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::QueryableByName;
 
 use super::filter_sql::format_timestamp;
-use super::sql::Sql;
+use super::sql::{Count, Sql};
 use super::{Conn, Store};
 use crate::configuration::{fold, AppliedConfiguration};
 use crate::error::{ScimError, ScimResult};
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 #[derive(QueryableByName)]
 struct NameRow {

@@ -5,7 +5,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::QueryableByName;
 
 use super::filter_sql::format_timestamp;
-use super::sql::Sql;
+use super::sql::{Count, Sql};
 use super::{Conn, Store};
 use crate::error::{ScimError, ScimResult};
 
@@ -134,12 +134,6 @@ pub struct ProvisioningEntry {
     pub status: i64,
     #[diesel(sql_type = Nullable<Text>)]
     pub detail: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 const ACCOUNT_COLUMNS: &str = "tenant_id, id, email, password_hash, role, created_at";

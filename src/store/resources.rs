@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use serde_json::Value;
 
 use super::filter_sql::{fold, format_timestamp, order_by, FilterCompiler};
-use super::sql::Sql;
+use super::sql::{Count, Sql};
 use super::{Conn, Store};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{AttrPath, Filter};
@@ -78,12 +78,6 @@ struct PgPlanRow {
     #[diesel(sql_type = Text)]
     #[diesel(column_name = "QUERY PLAN")]
     plan: String,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 /// A member of a group, as rendered in `members`.

@@ -8,6 +8,13 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 
+/// A one-column `BIGINT` result named `n` (`SELECT COUNT(*) AS n …`).
+#[derive(diesel::QueryableByName)]
+pub(crate) struct Count {
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
 /// A bound value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
