@@ -89,6 +89,11 @@ impl Projection {
         })
     }
 
+    /// Neither parameter given: every attribute returned by default is returned.
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_none() && self.excluded.is_empty()
+    }
+
     /// Applies the projection and the `returned` rules to a full resource document: core
     /// and common attributes at top level, extension attributes under their URN key, names
     /// in the schemas' canonical case. `schemas` is left as it is.

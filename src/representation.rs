@@ -4,32 +4,38 @@
 use serde_json::{Map, Value};
 
 use crate::schema::ResourceType;
-use crate::store::resources::{Member, StoredResource};
+use crate::store::resources::{Member, ResourceRow, StoredResource};
 
 /// Builds the full SCIM document of a stored resource. `base_url` is the tenant's SCIM
 /// URL; `members` (Groups) and `groups` (Users) are given when they are to be returned.
 pub fn to_scim(
     rt: &ResourceType,
-    stored: &StoredResource,
+    stored: StoredResource,
     base_url: &str,
     members: Option<&[Member]>,
     groups: Option<&[Member]>,
 ) -> Value {
+    let etag = stored.etag();
+    let StoredResource {
+        id,
+        created,
+        last_modified,
+        doc,
+        ..
+    } = stored;
+    let location = format!("{base_url}{}/{id}", rt.endpoint);
+    let mut doc = match doc {
+        Value::Object(doc) => doc,
+        _ => Map::new(),
+    };
     let mut out = Map::new();
-    let schemas = stored
-        .doc
-        .get("schemas")
-        .cloned()
+    let schemas = doc
+        .shift_remove("schemas")
         .unwrap_or_else(|| Value::Array(vec![Value::String(rt.schema.id.clone())]));
     out.insert("schemas".into(), schemas);
-    out.insert("id".into(), Value::String(stored.id.clone()));
-    if let Some(Value::Object(doc)) = Some(&stored.doc) {
-        for (k, v) in doc {
-            if k != "schemas" {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    }
+    out.insert("id".into(), Value::String(id));
+    // Moved, not copied: the stored document is consumed.
+    out.extend(doc);
     if let Some(members) = members {
         let list = members
             .iter()
@@ -82,13 +88,109 @@ pub fn to_scim(
         "meta".into(),
         serde_json::json!({
             "resourceType": rt.name,
-            "created": stored.created,
-            "lastModified": stored.last_modified,
-            "location": format!("{base_url}{}/{}", rt.endpoint, stored.id),
-            "version": stored.etag(),
+            "created": created,
+            "lastModified": last_modified,
+            "location": location,
+            "version": etag,
         }),
     );
     Value::Object(out)
+}
+
+/// The same text as `to_scim(…).to_string()`, written straight from the stored JSON text
+/// (no parse, no copy, no re-serialisation): what a list page or a GET with the default
+/// projection costs. `None` when the document needs the general path: it does not start
+/// with its `schemas` (documents written by the store always do), or a User has an
+/// enterprise `manager` (whose `$ref` is added).
+pub fn to_scim_text(
+    rt: &ResourceType,
+    row: &ResourceRow,
+    base_url: &str,
+    members: Option<&[Member]>,
+    groups: Option<&[Member]>,
+) -> Option<String> {
+    const PREFIX: &str = "{\"schemas\":[";
+    let doc = row.doc.as_str();
+    if !doc.starts_with(PREFIX) || (rt.name == "User" && doc.contains("\"manager\"")) {
+        return None;
+    }
+    // `schemas` holds known schema URNs only (checked on every write): no `]` inside.
+    let schemas_end = PREFIX.len() + doc[PREFIX.len()..].find(']')? + 1;
+    let rest = doc[schemas_end..].strip_suffix('}')?;
+    if !(rest.is_empty() || rest.starts_with(',')) {
+        return None;
+    }
+    let mut out = String::with_capacity(doc.len() + 320);
+    out.push_str(&doc[..schemas_end]);
+    out.push_str(",\"id\":");
+    push_json_str(&mut out, &row.id);
+    out.push_str(rest);
+    if let Some(members) = members {
+        out.push_str(",\"members\":[");
+        for (i, m) in members.iter().enumerate() {
+            let endpoint = if m.member_type == "Group" {
+                "Groups"
+            } else {
+                "Users"
+            };
+            out.push_str(if i == 0 {
+                "{\"value\":"
+            } else {
+                ",{\"value\":"
+            });
+            push_json_str(&mut out, &m.member_id);
+            out.push_str(",\"$ref\":");
+            push_json_str(&mut out, &format!("{base_url}/{endpoint}/{}", m.member_id));
+            out.push_str(",\"type\":");
+            push_json_str(&mut out, &m.member_type);
+            if let Some(d) = &m.display {
+                out.push_str(",\"display\":");
+                push_json_str(&mut out, d);
+            }
+            out.push('}');
+        }
+        out.push(']');
+    }
+    if let Some(groups) = groups.filter(|g| !g.is_empty()) {
+        out.push_str(",\"groups\":[");
+        for (i, g) in groups.iter().enumerate() {
+            out.push_str(if i == 0 {
+                "{\"value\":"
+            } else {
+                ",{\"value\":"
+            });
+            push_json_str(&mut out, &g.group_id);
+            out.push_str(",\"$ref\":");
+            push_json_str(&mut out, &format!("{base_url}/Groups/{}", g.group_id));
+            if let Some(d) = &g.display {
+                out.push_str(",\"display\":");
+                push_json_str(&mut out, d);
+            }
+            out.push_str(",\"type\":\"direct\"}");
+        }
+        out.push(']');
+    }
+    out.push_str(",\"meta\":{\"resourceType\":");
+    push_json_str(&mut out, rt.name);
+    out.push_str(",\"created\":");
+    push_json_str(&mut out, &row.created);
+    out.push_str(",\"lastModified\":");
+    push_json_str(&mut out, &row.last_modified);
+    out.push_str(",\"location\":");
+    push_json_str(&mut out, &format!("{base_url}{}/{}", rt.endpoint, row.id));
+    out.push_str(",\"version\":");
+    push_json_str(&mut out, &row.etag());
+    out.push_str("}}");
+    Some(out)
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(quoted) => out.push_str(&quoted),
+        // Unreachable: serialising a string cannot fail.
+        Err(_) => out.push_str("\"\""),
+    }
 }
 
 /// The enterprise manager is returned as `{"value": id, "$ref": url}`.
@@ -102,6 +204,25 @@ fn add_manager_ref(out: &mut Map<String, Value>, base_url: &str) {
             );
         }
     }
+}
+
+/// A `ListResponse` (RFC 7644 §3.4.2) around already serialised resources: the same text
+/// as `list_response(…).to_string()`.
+pub fn list_response_text(total: i64, start_index: i64, resources: &[String]) -> String {
+    let len: usize = resources.iter().map(|r| r.len() + 1).sum();
+    let mut out = String::with_capacity(len + 160);
+    out.push_str(&format!(
+        "{{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"],\"totalResults\":{total},\"startIndex\":{start_index},\"itemsPerPage\":{},\"Resources\":[",
+        resources.len()
+    ));
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push_str("]}");
+    out
 }
 
 /// A `ListResponse` (RFC 7644 §3.4.2).
@@ -119,4 +240,122 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
     out.insert("itemsPerPage".into(), Value::from(resources.len()));
     out.insert("Resources".into(), Value::Array(resources));
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::resource::normalize;
+    use crate::schema::Registry;
+
+    const BASE: &str = "https://scim.example.com/scim/v2/t1";
+
+    /// A row as the store writes it: the normalised document, compact.
+    fn row(rt: &ResourceType, body: Value) -> (ResourceRow, StoredResource) {
+        let doc = normalize(body, rt).unwrap().doc;
+        let row = ResourceRow {
+            id: "2819c223-7f76-453a-919d-413861904646".into(),
+            created: "2026-11-22T07:00:00.000Z".into(),
+            last_modified: "2026-11-22T07:30:00.000Z".into(),
+            version: 3,
+            doc: doc.to_string(),
+        };
+        let stored = row.clone().into_resource().unwrap();
+        (row, stored)
+    }
+
+    fn member(group: &str, id: &str, kind: &str, display: Option<&str>) -> Member {
+        Member {
+            group_id: group.into(),
+            member_id: id.into(),
+            member_type: kind.into(),
+            display: display.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn text_of_a_user_is_the_serialised_document() {
+        let users = &Registry::get().user;
+        let (row, stored) = row(
+            users,
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "userName": "Ann@contoso.com", "externalId": "ext \"1\"", "active": true,
+                "displayName": "Ann \u{e9}\u{e8} \\ O'Neil",
+                "name": {"givenName": "Ann", "familyName": "O'Neil"},
+                "emails": [{"value": "ann@contoso.com", "type": "work", "primary": true}],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}
+            }),
+        );
+        let groups = [
+            member("g1", &row.id, "User", Some("Sales \"EU\"")),
+            member("g2", &row.id, "User", None),
+        ];
+        for groups in [None, Some(&[][..]), Some(&groups[..])] {
+            let text = to_scim_text(users, &row, BASE, None, groups).expect("fast path");
+            let value = to_scim(users, stored.clone(), BASE, None, groups);
+            assert_eq!(text, value.to_string());
+            // Default projection changes nothing of a stored document.
+            let mut projected = value.clone();
+            crate::projection::Projection::default().apply(&mut projected, users);
+            assert_eq!(projected, value);
+        }
+    }
+
+    #[test]
+    fn text_of_a_group_with_and_without_members() {
+        let groups_rt = &Registry::get().group;
+        let (row, stored) = row(
+            groups_rt,
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                   "displayName": "Sales", "externalId": "s-1"}),
+        );
+        let members = [
+            member(&row.id, "u1", "User", Some("Ann")),
+            member(&row.id, "g9", "Group", Some("Nested")),
+            member(&row.id, "u2", "User", None),
+        ];
+        for members in [None, Some(&[][..]), Some(&members[..])] {
+            let text = to_scim_text(groups_rt, &row, BASE, members, None).expect("fast path");
+            assert_eq!(
+                text,
+                to_scim(groups_rt, stored.clone(), BASE, members, None).to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn documents_needing_changes_take_the_general_path() {
+        let users = &Registry::get().user;
+        let (with_manager, _) = row(
+            users,
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                               "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                   "userName": "bob",
+                   "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+                       {"manager": {"value": "m1"}}}),
+        );
+        assert_eq!(to_scim_text(users, &with_manager, BASE, None, None), None);
+        let mut reordered = with_manager.clone();
+        reordered.doc =
+            r#"{"userName":"bob","schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}"#.into();
+        assert_eq!(to_scim_text(users, &reordered, BASE, None, None), None);
+    }
+
+    #[test]
+    fn list_text_is_the_serialised_list_response() {
+        let items = vec![json!({"id": "a"}), json!({"id": "b", "x": [1, 2]})];
+        let texts: Vec<String> = items.iter().map(Value::to_string).collect();
+        assert_eq!(
+            list_response_text(42, 3, &texts),
+            list_response(42, 3, items).to_string()
+        );
+        assert_eq!(
+            list_response_text(0, 1, &[]),
+            list_response(0, 1, Vec::new()).to_string()
+        );
+    }
 }

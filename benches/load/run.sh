@@ -55,7 +55,14 @@ OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/scimd-bench.XXXXXX)}
 mkdir -p "$OUT_DIR"
 RES=$OUT_DIR/results.tsv   # server scenario requests secs req_s p50 p99 non2xx
 : >"$RES"
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
+if ! command -v wrk >/dev/null; then
+  # Debian's wrk; installed here so that a fresh machine needs no manual step.
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+  fi
+  command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
+fi
 
 log() { echo "[$(date +%T)] $*" >&2; }
 

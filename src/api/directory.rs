@@ -67,7 +67,7 @@ async fn list(
     let rt = if users { &reg.user } else { &reg.group };
     let resources: Vec<Value> = page
         .resources
-        .iter()
+        .into_iter()
         .map(|r| to_scim(rt, r, &base_url, None, None))
         .collect();
     Ok(HttpResponse::Ok().json(ResourcePage {
@@ -119,7 +119,7 @@ pub(super) async fn get_user(
             .groups_of(tenant, std::slice::from_ref(&r.id))?
             .remove(&r.id)
             .unwrap_or_default();
-        Ok(to_scim(rt, &r, &base_url, None, Some(&groups)))
+        Ok(to_scim(rt, r, &base_url, None, Some(&groups)))
     })
     .await?;
     Ok(HttpResponse::Ok().json(doc))

@@ -5,17 +5,23 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::auth::{authenticate, TenantContext};
-use super::{blocking, discovery, header_str, read_json, scim_json, AppState};
+use super::{
+    blocking, discovery, header_str, read, read_json, scim_json, AppState, SCIM_CONTENT_TYPE,
+};
 use crate::configuration;
 use crate::error::ScimError;
 use crate::filter::{parse_filter, AttrPath, Filter};
 use crate::patch::{apply_patch, parse_patch_request, MemberChange};
 use crate::projection::Projection;
-use crate::representation::{list_response, to_scim};
+use crate::representation::{list_response_text, to_scim, to_scim_text};
 use crate::resource::normalize;
 use crate::schema::{Registry, ResourceType};
 use crate::store::console::ProvisioningEntry;
-use crate::store::resources::{ListQuery, StoredResource, Update, WriteLog, WriteOptions};
+use crate::store::resources::{
+    ListQuery, Member, Related, RelatedMap, ResourceRow, StoredResource, Update, WriteLog,
+    WriteOptions,
+};
+use crate::store::Store;
 
 /// Default and maximum page sizes (ServiceProviderConfig `filter.maxResults`).
 pub const DEFAULT_COUNT: i64 = 100;
@@ -254,61 +260,84 @@ impl ListParams {
     }
 }
 
-/// Renders stored resources, loading `members`/`groups` only when they are returned.
-async fn render_all(
-    state: &AppState,
+/// The memberships an answer shows: a Group's `members` or a User's `groups`, when the
+/// projection returns them.
+fn related_for(rt: &ResourceType, projection: &Projection) -> Related {
+    if rt.name == "Group" {
+        if projection.includes("members", rt) {
+            return Related::Members;
+        }
+    } else if projection.includes("groups", rt) {
+        return Related::Groups;
+    }
+    Related::Nothing
+}
+
+/// One resource and the memberships its answer shows, loaded in the same store call.
+fn with_related(
+    store: &Store,
+    tenant: &str,
+    related: Related,
+    stored: StoredResource,
+) -> Result<(StoredResource, RelatedMap), ScimError> {
+    let map = store.related(tenant, related, std::slice::from_ref(&stored.id))?;
+    Ok((stored, map))
+}
+
+/// The memberships of one resource to show, split into (`members`, `groups`).
+fn memberships<'a>(
+    wanted: Related,
+    related: &'a RelatedMap,
+    id: &str,
+) -> (Option<&'a [Member]>, Option<&'a [Member]>) {
+    let rel =
+        (wanted != Related::Nothing).then(|| related.get(id).map(Vec::as_slice).unwrap_or(&[]));
+    match wanted {
+        Related::Members => (rel, None),
+        _ => (None, rel),
+    }
+}
+
+/// A resource's answer as a document: representation, then projection.
+fn render_value(
     ctx: &TenantContext,
     rt: &'static ResourceType,
     projection: &Projection,
-    stored: Vec<StoredResource>,
-) -> Result<Vec<Value>, ScimError> {
-    let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
-    let tenant = ctx.tenant.id.clone();
-    let store = state.store.clone();
-    let (want_members, want_groups) = if rt.name == "Group" {
-        (projection.includes("members", rt), false)
-    } else {
-        (false, projection.includes("groups", rt))
-    };
-    let related = if (want_members || want_groups) && !ids.is_empty() {
-        Some(
-            blocking(move || {
-                if want_members {
-                    store.members_of(&tenant, &ids)
-                } else {
-                    store.groups_of(&tenant, &ids)
-                }
-            })
-            .await?,
-        )
-    } else {
-        None
-    };
-    let empty = Vec::new();
-    Ok(stored
-        .iter()
-        .map(|s| {
-            let rel = related
-                .as_ref()
-                .map(|m| m.get(&s.id).map(Vec::as_slice).unwrap_or(empty.as_slice()));
-            let (members, groups) = if want_members {
-                (rel, None)
-            } else {
-                (None, rel)
-            };
-            let mut doc = to_scim(rt, s, &ctx.base_url, members, groups);
-            projection.apply(&mut doc, rt);
-            doc
-        })
-        .collect())
+    stored: StoredResource,
+    related: &RelatedMap,
+) -> Value {
+    let (members, groups) = memberships(related_for(rt, projection), related, &stored.id);
+    let mut doc = to_scim(rt, stored, &ctx.base_url, members, groups);
+    projection.apply(&mut doc, rt);
+    doc
 }
 
+/// A resource's answer as JSON text: straight from the stored text when the default
+/// projection applies, else through [`render_value`].
+fn render_row(
+    ctx: &TenantContext,
+    rt: &'static ResourceType,
+    projection: &Projection,
+    row: ResourceRow,
+    related: &RelatedMap,
+) -> Result<String, ScimError> {
+    if projection.is_default() {
+        let (members, groups) = memberships(related_for(rt, projection), related, &row.id);
+        if let Some(text) = to_scim_text(rt, &row, &ctx.base_url, members, groups) {
+            return Ok(text);
+        }
+    }
+    let stored = row.into_resource()?;
+    Ok(render_value(ctx, rt, projection, stored, related).to_string())
+}
+
+/// A page of a list: the total and each resource's JSON text.
 async fn run_list(
     state: &AppState,
     ctx: &TenantContext,
     rt: &'static ResourceType,
     params: ListParams,
-) -> Result<(i64, Vec<Value>), ScimError> {
+) -> Result<(i64, Vec<String>), ScimError> {
     let projection =
         Projection::parse(params.attributes.as_deref(), params.excluded.as_deref(), rt)?;
     let store = state.store.clone();
@@ -321,8 +350,9 @@ async fn run_list(
         count,
         ..
     } = params;
-    let page = blocking(move || {
-        store.list_resources(
+    let related = related_for(rt, &projection);
+    let (page, related) = read(state, move || {
+        let page = store.list_resource_rows(
             &tenant,
             rt,
             &ListQuery {
@@ -332,10 +362,17 @@ async fn run_list(
                 start_index,
                 count,
             },
-        )
+        )?;
+        let ids: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
+        let related = store.related(&tenant, related, &ids)?;
+        Ok((page, related))
     })
     .await?;
-    let resources = render_all(state, ctx, rt, &projection, page.resources).await?;
+    let resources = page
+        .resources
+        .into_iter()
+        .map(|row| render_row(ctx, rt, &projection, row, &related))
+        .collect::<Result<_, _>>()?;
     Ok((page.total, resources))
 }
 
@@ -349,10 +386,7 @@ async fn list(
     let params = ListParams::from_query(&query_pairs(&req)?)?;
     let start = params.start_index;
     let (total, resources) = run_list(&state, &ctx, rt, params).await?;
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(total, start, resources),
-    ))
+    Ok(scim_text(list_response_text(total, start, &resources)))
 }
 
 async fn search(
@@ -367,10 +401,7 @@ async fn search(
     let params = ListParams::from_search_body(&body)?;
     let start = params.start_index;
     let (total, resources) = run_list(&state, &ctx, rt, params).await?;
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(total, start, resources),
-    ))
+    Ok(scim_text(list_response_text(total, start, &resources)))
 }
 
 /// `POST /.search` at the root: Users, then Groups, paged as one list.
@@ -407,10 +438,11 @@ async fn search_root(
     };
     let mut all = users_page;
     all.extend(groups_page);
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(user_total + group_total, start, all),
-    ))
+    Ok(scim_text(list_response_text(
+        user_total + group_total,
+        start,
+        &all,
+    )))
 }
 
 /// The filter named an attribute the resource type does not have.
@@ -419,26 +451,26 @@ fn unknown_attribute(e: &ScimError) -> bool {
         && e.detail.contains("unknown attribute")
 }
 
-async fn respond_one(
-    state: &AppState,
-    req: &HttpRequest,
-    ctx: &TenantContext,
-    rt: &'static ResourceType,
-    stored: StoredResource,
-    status: StatusCode,
-) -> Result<HttpResponse, ScimError> {
+/// `attributes` / `excludedAttributes` of a single-resource request.
+fn projection_of(req: &HttpRequest, rt: &ResourceType) -> Result<Projection, ScimError> {
     let pairs = query_pairs(req)?;
-    let projection = Projection::parse(
+    Projection::parse(
         param(&pairs, "attributes"),
         param(&pairs, "excludedAttributes"),
         rt,
-    )?;
+    )
+}
+
+fn respond_one(
+    ctx: &TenantContext,
+    rt: &'static ResourceType,
+    projection: &Projection,
+    (stored, related): (StoredResource, RelatedMap),
+    status: StatusCode,
+) -> HttpResponse {
     let etag = stored.etag();
     let id = stored.id.clone();
-    let doc = render_all(state, ctx, rt, &projection, vec![stored])
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
+    let doc = render_value(ctx, rt, projection, stored, &related);
     let mut resp = scim_json(status, &doc);
     if let Ok(v) = header::HeaderValue::from_str(&etag) {
         resp.headers_mut().insert(header::ETAG, v);
@@ -449,7 +481,14 @@ async fn respond_one(
             resp.headers_mut().insert(header::LOCATION, v);
         }
     }
-    Ok(resp)
+    resp
+}
+
+/// A 200 SCIM answer whose body is already JSON text.
+fn scim_text(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
+        .body(body)
 }
 
 async fn get(
@@ -460,21 +499,36 @@ async fn get(
 ) -> Result<HttpResponse, ScimError> {
     let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
+    let projection = projection_of(&req, rt)?;
     let store = state.store.clone();
     let tenant_id = ctx.tenant.id.clone();
-    let stored = blocking(move || store.get_resource(&tenant_id, rt, &id))
-        .await?
-        .ok_or_else(|| ScimError::not_found(format!("{} not found", rt.name)))?;
+    let related = related_for(rt, &projection);
+    let (row, related) = read(&state, move || {
+        store
+            .get_resource_row(&tenant_id, rt, &id)?
+            .map(|row| {
+                let map = store.related(&tenant_id, related, std::slice::from_ref(&row.id))?;
+                Ok((row, map))
+            })
+            .transpose()
+    })
+    .await?
+    .ok_or_else(|| ScimError::not_found(format!("{} not found", rt.name)))?;
+    let etag = row.etag();
     if let Some(tags) = header_str(&req, header::IF_NONE_MATCH) {
-        if crate::store::resources::if_match_allows(tags, stored.version) {
+        if crate::store::resources::if_match_allows(tags, row.version) {
             let mut resp = HttpResponse::NotModified().finish();
-            if let Ok(v) = header::HeaderValue::from_str(&stored.etag()) {
+            if let Ok(v) = header::HeaderValue::from_str(&etag) {
                 resp.headers_mut().insert(header::ETAG, v);
             }
             return Ok(resp);
         }
     }
-    respond_one(&state, &req, &ctx, rt, stored, StatusCode::OK).await
+    let mut resp = scim_text(render_row(&ctx, rt, &projection, row, &related)?);
+    if let Ok(v) = header::HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(resp)
 }
 
 /// Logs a SCIM write that failed (successful writes log in their own transaction).
@@ -532,13 +586,15 @@ async fn create_resource(
     payload: web::Payload,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
+    let projection = projection_of(req, rt)?;
+    let related = related_for(rt, &projection);
     let body = read_json(req, payload, state.settings.max_body_bytes).await?;
     let normalized = normalize(body, rt)?;
     let store = state.store.clone();
     let tenant_id = ctx.tenant.id.clone();
     let now = state.now();
     let log = write_log(req, ctx, StatusCode::CREATED);
-    let stored = blocking(move || {
+    let loaded = blocking(move || {
         let members = normalized.members.unwrap_or_default();
         let mut doc = normalized.doc;
         if rt.name == "User" {
@@ -549,10 +605,17 @@ async fn create_resource(
                 configuration::apply(&mut doc, &applied);
             }
         }
-        store.create_resource(&tenant_id, rt, doc, &members, now, Some(&log))
+        let stored = store.create_resource(&tenant_id, rt, doc, &members, now, Some(&log))?;
+        with_related(&store, &tenant_id, related, stored)
     })
     .await?;
-    respond_one(state, req, ctx, rt, stored, StatusCode::CREATED).await
+    Ok(respond_one(
+        ctx,
+        rt,
+        &projection,
+        loaded,
+        StatusCode::CREATED,
+    ))
 }
 
 async fn replace(
@@ -577,6 +640,8 @@ async fn replace_resource(
     payload: web::Payload,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
+    let projection = projection_of(req, rt)?;
+    let related = related_for(rt, &projection);
     let body = read_json(req, payload, state.settings.max_body_bytes).await?;
     let normalized = normalize(body, rt)?;
     let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
@@ -585,8 +650,8 @@ async fn replace_resource(
     let now = state.now();
     let log = write_log(req, ctx, StatusCode::OK);
     let id = id.to_string();
-    let stored = blocking(move || {
-        store.update_resource(
+    let loaded = blocking(move || {
+        let stored = store.update_resource(
             &tenant_id,
             rt,
             &id,
@@ -611,10 +676,11 @@ async fn replace_resource(
                     members,
                 })
             },
-        )
+        )?;
+        with_related(&store, &tenant_id, related, stored)
     })
     .await?;
-    respond_one(state, req, ctx, rt, stored, StatusCode::OK).await
+    Ok(respond_one(ctx, rt, &projection, loaded, StatusCode::OK))
 }
 
 async fn patch(
@@ -644,6 +710,7 @@ async fn patch_resource(
     let pairs = query_pairs(req)?;
     let wants_body =
         param(&pairs, "attributes").is_some() || param(&pairs, "excludedAttributes").is_some();
+    let projection = projection_of(req, rt)?;
     // Entra: a group PATCH answers 204 so that a large group is never serialised.
     let no_content = rt.name == "Group" && !wants_body;
     let status = if no_content {
@@ -657,8 +724,13 @@ async fn patch_resource(
     let now = state.now();
     let log = write_log(req, ctx, status);
     let id = id.to_string();
-    let stored = blocking(move || {
-        store.update_resource(
+    let related = if no_content {
+        Related::Nothing
+    } else {
+        related_for(rt, &projection)
+    };
+    let (stored, related) = blocking(move || {
+        let stored = store.update_resource(
             &tenant_id,
             rt,
             &id,
@@ -675,7 +747,8 @@ async fn patch_resource(
                     members: outcome.member_changes,
                 })
             },
-        )
+        )?;
+        with_related(&store, &tenant_id, related, stored)
     })
     .await?;
     if no_content {
@@ -685,7 +758,13 @@ async fn patch_resource(
         }
         return Ok(resp);
     }
-    respond_one(state, req, ctx, rt, stored, StatusCode::OK).await
+    Ok(respond_one(
+        ctx,
+        rt,
+        &projection,
+        (stored, related),
+        StatusCode::OK,
+    ))
 }
 
 async fn delete(

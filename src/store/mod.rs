@@ -188,6 +188,8 @@ impl Store {
                 let pool = Pool::builder()
                     .max_size(max_connections.max(1))
                     .connection_timeout(Duration::from_secs(10))
+                    // No `SELECT 1` before every use: a local file does not go stale.
+                    .test_on_check_out(false)
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(manager)
                     .map_err(|e| format!("cannot open SQLite database: {e}"))?;
@@ -201,6 +203,9 @@ impl Store {
                 let pool = Pool::builder()
                     .max_size(max_connections.max(1))
                     .connection_timeout(Duration::from_secs(10))
+                    // Checked (`SELECT 1`) on every checkout: diesel does not mark a
+                    // connection whose server went away as broken, and this is what keeps
+                    // a PostgreSQL restart from failing one request per pooled connection.
                     .build(manager)
                     .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
                 Store {
@@ -270,11 +275,13 @@ impl Store {
     pub fn write<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> ScimResult<R>) -> ScimResult<R> {
         match &self.pool {
             DbPool::Sqlite(pool) => {
-                let mut c = pool.get()?;
+                // The writer's turn first, then a connection: queued writers hold none, so
+                // readers always find one.
                 let _writer = match self.sqlite_writer.lock() {
                     Ok(g) => g,
                     Err(poisoned) => poisoned.into_inner(),
                 };
+                let mut c = pool.get()?;
                 c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)))
             }
             DbPool::Postgres(pool) => {

@@ -36,22 +36,32 @@ impl StoredResource {
     }
 }
 
-#[derive(QueryableByName)]
-struct ResourceRow {
+/// A User or Group row with its document still as the stored JSON text: what a read
+/// returns before anything needs the document as a value (answers with the default
+/// projection are written from the text, see `representation::to_scim_text`).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ResourceRow {
     #[diesel(sql_type = Text)]
-    id: String,
+    pub id: String,
     #[diesel(sql_type = Text)]
-    created: String,
+    pub created: String,
     #[diesel(sql_type = Text)]
-    last_modified: String,
+    pub last_modified: String,
     #[diesel(sql_type = BigInt)]
-    version: i64,
+    pub version: i64,
+    /// The stored document (compact JSON, as written by the store).
     #[diesel(sql_type = Text)]
-    doc: String,
+    pub doc: String,
 }
 
 impl ResourceRow {
-    fn into_resource(self) -> ScimResult<StoredResource> {
+    /// The weak entity tag of this version, `W/"n"`.
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+
+    /// The row with its document parsed.
+    pub fn into_resource(self) -> ScimResult<StoredResource> {
         let doc = serde_json::from_str(&self.doc).map_err(|e| {
             ScimError::internal(format!("stored document {} unreadable: {e}", self.id))
         })?;
@@ -93,6 +103,18 @@ pub struct Member {
     pub display: Option<String>,
 }
 
+/// The memberships a rendered resource shows: a Group's `members`, a User's `groups`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Related {
+    /// Neither (not returned, or excluded).
+    Nothing,
+    Members,
+    Groups,
+}
+
+/// Memberships by resource id: members of each group, or groups of each member.
+pub type RelatedMap = HashMap<String, Vec<Member>>;
+
 /// What a list request asks for.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery<'a> {
@@ -104,11 +126,11 @@ pub struct ListQuery<'a> {
     pub count: i64,
 }
 
-/// One page of a list.
+/// One page of a list (of parsed resources, or of rows).
 #[derive(Debug, Clone)]
-pub struct ListPage {
+pub struct ListPage<R = StoredResource> {
     pub total: i64,
-    pub resources: Vec<StoredResource>,
+    pub resources: Vec<R>,
 }
 
 /// Who is writing, for the provisioning-log row written in the same transaction as a
@@ -231,6 +253,18 @@ fn select_one(
     id: &str,
     lock: bool,
 ) -> ScimResult<Option<StoredResource>> {
+    select_row(conn, tenant, rt, id, lock)?
+        .map(ResourceRow::into_resource)
+        .transpose()
+}
+
+fn select_row(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    id: &str,
+    lock: bool,
+) -> ScimResult<Option<ResourceRow>> {
     // By the whole primary key only (the type is checked here): a planner without
     // statistics would otherwise pick an index that leads with (tenant, type).
     let mut q = Sql::new("SELECT r.resource_type, ");
@@ -242,10 +276,10 @@ fn select_one(
     if lock {
         q.push(conn.dialect().for_update());
     }
-    conn.first::<TypedResourceRow>(&q)?
+    Ok(conn
+        .first::<TypedResourceRow>(&q)?
         .filter(|t| t.resource_type == rt.name)
-        .map(|t| t.row.into_resource())
-        .transpose()
+        .map(|t| t.row))
 }
 
 #[derive(QueryableByName)]
@@ -277,6 +311,14 @@ fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> S
         conn.execute(&ins)?;
     }
     Ok(())
+}
+
+/// The total of a list when its page already shows it: a page that is not full and is not
+/// past the end holds the last match (`userName eq` lookups are answered with one query).
+fn known_total(q: &ListQuery<'_>, fetched: usize) -> Option<i64> {
+    let fetched = fetched as i64;
+    let start = q.start_index.max(1);
+    (q.count > 0 && fetched < q.count && (fetched > 0 || start == 1)).then_some(start - 1 + fetched)
 }
 
 /// Keeps `resource_counts` in step with a create (+1) or delete (-1).
@@ -431,6 +473,16 @@ impl Store {
         self.read(|c| select_one(c, tenant, rt, id, false))
     }
 
+    /// One resource by id, its document unparsed.
+    pub fn get_resource_row(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+    ) -> ScimResult<Option<ResourceRow>> {
+        self.read(|c| select_row(c, tenant, rt, id, false))
+    }
+
     /// A filtered, sorted page and the total number of matches.
     pub fn list_resources(
         &self,
@@ -438,6 +490,24 @@ impl Store {
         rt: &ResourceType,
         q: &ListQuery<'_>,
     ) -> ScimResult<ListPage> {
+        let page = self.list_resource_rows(tenant, rt, q)?;
+        Ok(ListPage {
+            total: page.total,
+            resources: page
+                .resources
+                .into_iter()
+                .map(ResourceRow::into_resource)
+                .collect::<ScimResult<_>>()?,
+        })
+    }
+
+    /// [`Store::list_resources`] with the documents unparsed.
+    pub fn list_resource_rows(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        q: &ListQuery<'_>,
+    ) -> ScimResult<ListPage<ResourceRow>> {
         let dialect = self.dialect();
         let mut cond = Sql::new(" FROM resources r WHERE r.tenant_id = ");
         cond.text(tenant)
@@ -449,25 +519,8 @@ impl Store {
         }
         let order = order_by(rt, dialect, q.sort_by, q.descending)?;
         self.read(|c| {
-            let count = match q.filter {
-                // Unfiltered: the count kept with every create and delete.
-                None => {
-                    let mut count = Sql::new("SELECT n FROM resource_counts WHERE tenant_id = ");
-                    count
-                        .text(tenant)
-                        .push(" AND resource_type = ")
-                        .text(rt.name);
-                    count
-                }
-                Some(_) => {
-                    let mut count = Sql::new("SELECT COUNT(*) AS n");
-                    count.append(cond.clone());
-                    count
-                }
-            };
-            let total = c.first::<Count>(&count)?.map(|r| r.n).unwrap_or(0);
             let mut resources = Vec::new();
-            if q.count > 0 && total >= q.start_index {
+            if q.count > 0 {
                 // Deferred join: the offset is skipped over the (covering) index of ids, and
                 // only the page's documents are read.
                 let mut page = Sql::new("SELECT ");
@@ -477,18 +530,34 @@ impl Store {
                     .push(" AND r.id IN (SELECT r.id")
                     .append(cond.clone())
                     .append(order.clone())
-                    .push(" LIMIT ")
-                    .int(q.count)
-                    .push(" OFFSET ")
-                    .int(q.start_index.max(1) - 1)
+                    .limit_offset(q.count, q.start_index.max(1) - 1)
                     .push(")")
                     .append(order.clone());
-                resources = c
-                    .load::<ResourceRow>(&page)?
-                    .into_iter()
-                    .map(ResourceRow::into_resource)
-                    .collect::<ScimResult<_>>()?;
+                resources = c.load::<ResourceRow>(&page)?;
             }
+            let total = match known_total(q, resources.len()) {
+                Some(total) => total,
+                None => {
+                    let count = match q.filter {
+                        // Unfiltered: the count kept with every create and delete.
+                        None => {
+                            let mut count =
+                                Sql::new("SELECT n FROM resource_counts WHERE tenant_id = ");
+                            count
+                                .text(tenant)
+                                .push(" AND resource_type = ")
+                                .text(rt.name);
+                            count
+                        }
+                        Some(_) => {
+                            let mut count = Sql::new("SELECT COUNT(*) AS n");
+                            count.append(cond);
+                            count
+                        }
+                    };
+                    c.first::<Count>(&count)?.map(|r| r.n).unwrap_or(0)
+                }
+            };
             Ok(ListPage { total, resources })
         })
     }
@@ -676,7 +745,8 @@ impl Store {
                 .push(" AND id = ")
                 .text(id);
             c.execute(&q)?;
-            if doc != current.doc {
+            // The side rows only when the emails changed (not on every displayName PATCH).
+            if doc != current.doc && indexed(rt, &current.doc)?.emails != idx.emails {
                 write_emails(c, tenant, id, &idx)?;
             }
             Ok(StoredResource {
@@ -731,6 +801,21 @@ impl Store {
         })
     }
 
+    /// The memberships `related` names of the resources `ids`.
+    pub fn related(
+        &self,
+        tenant: &str,
+        related: Related,
+        ids: &[String],
+    ) -> ScimResult<RelatedMap> {
+        match related {
+            _ if ids.is_empty() => Ok(RelatedMap::new()),
+            Related::Nothing => Ok(RelatedMap::new()),
+            Related::Members => self.members_of(tenant, ids),
+            Related::Groups => self.groups_of(tenant, ids),
+        }
+    }
+
     /// Members of each group, by group id.
     pub fn members_of(
         &self,
@@ -765,6 +850,24 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn total_is_known_from_a_short_page() {
+        let q = |start_index, count| ListQuery {
+            start_index,
+            count,
+            ..ListQuery::default()
+        };
+        // One match of an exact lookup; no match at all.
+        assert_eq!(known_total(&q(1, 100), 1), Some(1));
+        assert_eq!(known_total(&q(1, 100), 0), Some(0));
+        // The last, partial page.
+        assert_eq!(known_total(&q(201, 100), 37), Some(237));
+        // A full page, a page past the end, and count=0 need the count query.
+        assert_eq!(known_total(&q(1, 100), 100), None);
+        assert_eq!(known_total(&q(500, 100), 0), None);
+        assert_eq!(known_total(&q(1, 0), 0), None);
+    }
 
     #[test]
     fn if_match_forms() {

@@ -15,6 +15,10 @@ pub(crate) struct Count {
     pub n: i64,
 }
 
+/// Pages of up to this many rows at offset 0 keep their statement cached (SCIM `count` is
+/// at most 1000, the advertised `maxResults`).
+const MAX_CACHED_LIMIT: i64 = 1000;
+
 /// A bound value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
@@ -34,6 +38,8 @@ enum Part {
 #[derive(Debug, Clone, Default)]
 pub struct Sql {
     parts: Vec<Part>,
+    /// Not kept in the connection's prepared-statement cache (its text varies with data).
+    uncached: bool,
 }
 
 impl Sql {
@@ -70,8 +76,24 @@ impl Sql {
         self.bind(Bind::Int(value))
     }
 
+    /// Appends ` LIMIT n OFFSET m` with the numbers in the text, not bound.
+    ///
+    /// SQLite's planner reads bound LIMIT/OFFSET values, so a statement with them bound is
+    /// re-parsed and re-planned on every run (most of the cost of a `filter` lookup). As
+    /// literals, the first page (`OFFSET 0`, the common case) stays cached; any other offset
+    /// is prepared once and not cached, so that the cache cannot grow with client input.
+    /// Both numbers come from the server (validated integers), never from raw text.
+    pub fn limit_offset(&mut self, limit: i64, offset: i64) -> &mut Self {
+        self.push(&format!(" LIMIT {limit} OFFSET {offset}"));
+        if offset != 0 || limit > MAX_CACHED_LIMIT {
+            self.uncached = true;
+        }
+        self
+    }
+
     /// Appends another fragment (text and binds).
     pub fn append(&mut self, other: Sql) -> &mut Self {
+        self.uncached |= other.uncached;
         for p in other.parts {
             match p {
                 Part::Text(t) => {
@@ -131,6 +153,9 @@ where
         + diesel::sql_types::HasSqlType<Double>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if self.uncached {
+            out.unsafe_to_cache_prepared();
+        }
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_sql(t),
