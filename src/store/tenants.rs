@@ -96,10 +96,13 @@ impl TokenRecord {
 
     /// True if the token may authenticate at `now`.
     pub fn usable(&self, now: DateTime<Utc>) -> bool {
-        !matches!(
-            self.status(now),
-            TokenStatus::Revoked | TokenStatus::Expired
-        )
+        // Not revoked, not expired: `status` without its last-use arithmetic (this runs on
+        // every SCIM request).
+        self.revoked_at.is_none()
+            && self
+                .expires_at
+                .as_deref()
+                .is_none_or(|e| e > format_timestamp(now).as_str())
     }
 }
 
