@@ -11,7 +11,7 @@ pub mod resources;
 pub mod sql;
 pub mod tenants;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -42,7 +42,7 @@ impl From<DieselError> for ScimError {
                 ScimError::uniqueness("A resource with this unique attribute already exists")
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ScimError::unavailable("Database connection lost")
+                ScimError::unavailable(CONNECTION_LOST)
             }
             other => ScimError::internal(format!("database error: {other}")),
         }
@@ -72,10 +72,48 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// How long a PostgreSQL connection may sit idle in the pool before it is checked with
+/// `SELECT 1` on checkout. Connections in steady use are not checked (that round trip cost
+/// about a fifth of a GET); an idle one may have been cut by a server restart.
+const PG_IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// A pooled PostgreSQL connection and when it was last returned to the pool. (A query that
+/// finds the server gone leaves diesel's connection marked broken, and the pool drops it.)
+pub struct PgPooled {
+    conn: PgConnection,
+    last_used: Instant,
+}
+
+/// The pool's PostgreSQL connection manager: diesel's, plus [`PgPooled`]'s idle time.
+struct PgManager(ConnectionManager<PgConnection>);
+
+impl diesel::r2d2::ManageConnection for PgManager {
+    type Connection = PgPooled;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgPooled, Self::Error> {
+        Ok(PgPooled {
+            conn: self.0.connect()?,
+            last_used: Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, c: &mut PgPooled) -> Result<(), Self::Error> {
+        self.0.is_valid(&mut c.conn)
+    }
+
+    fn has_broken(&self, c: &mut PgPooled) -> bool {
+        self.0.has_broken(&mut c.conn)
+    }
+}
+
+/// The detail of the error for a connection whose server went away.
+const CONNECTION_LOST: &str = "Database connection lost";
+
 #[derive(Clone)]
 enum DbPool {
     Sqlite(Pool<ConnectionManager<SqliteConnection>>),
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Postgres(Pool<PgManager>),
 }
 
 /// A handle on the database: cheap to clone, shared by all workers.
@@ -199,13 +237,12 @@ impl Store {
                 }
             }
             DatabaseUrl::Postgres(url) => {
-                let manager = ConnectionManager::<PgConnection>::new(url);
+                let manager = PgManager(ConnectionManager::<PgConnection>::new(url));
                 let pool = Pool::builder()
                     .max_size(max_connections.max(1))
                     .connection_timeout(Duration::from_secs(10))
-                    // Checked (`SELECT 1`) on every checkout: diesel does not mark a
-                    // connection whose server went away as broken, and this is what keeps
-                    // a PostgreSQL restart from failing one request per pooled connection.
+                    // Checked by `Store::pg_connection` when idle, not on every checkout.
+                    .test_on_check_out(false)
                     .build(manager)
                     .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
                 Store {
@@ -234,12 +271,13 @@ impl Store {
                     .map_err(|e| format!("migration failed: {e}"))?;
             }
             DbPool::Postgres(pool) => {
-                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                let mut pooled = pool.get().map_err(|e| e.to_string())?;
+                let conn = &mut pooled.conn;
                 let lock = Sql::new("SELECT pg_advisory_lock(")
                     .int(MIGRATION_LOCK_KEY)
                     .push(")")
                     .clone();
-                run_raw(&mut *conn, &lock)?;
+                run_raw(conn, &lock)?;
                 let result = conn
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|_| ())
@@ -248,7 +286,7 @@ impl Store {
                     .int(MIGRATION_LOCK_KEY)
                     .push(")")
                     .clone();
-                run_raw(&mut *conn, &unlock)?;
+                run_raw(conn, &unlock)?;
                 result?;
             }
         }
@@ -263,8 +301,10 @@ impl Store {
                 f(&mut Conn::Sqlite(&mut c))
             }
             DbPool::Postgres(pool) => {
-                let mut c = pool.get()?;
-                f(&mut Conn::Postgres(&mut c))
+                let mut c = pg_connection(pool)?;
+                let result = f(&mut Conn::Postgres(&mut c.conn));
+                c.last_used = Instant::now();
+                result
             }
         }
     }
@@ -285,8 +325,10 @@ impl Store {
                 c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)))
             }
             DbPool::Postgres(pool) => {
-                let mut c = pool.get()?;
-                c.transaction(|c| f(&mut Conn::Postgres(c)))
+                let mut c = pg_connection(pool)?;
+                let result = c.conn.transaction(|c| f(&mut Conn::Postgres(c)));
+                c.last_used = Instant::now();
+                result
             }
         }
     }
@@ -322,6 +364,22 @@ impl Store {
         self.read(|c| c.execute(&Sql::new("SELECT 1")).map(|_| ()))
             .is_ok()
     }
+}
+
+/// A PostgreSQL connection from the pool; one idle for longer than [`PG_IDLE_CHECK`] is
+/// checked first, and replaced if its server went away.
+fn pg_connection(pool: &Pool<PgManager>) -> ScimResult<PooledConnection<PgManager>> {
+    // At most one try per pooled connection, plus a new one.
+    for _ in 0..=pool.max_size() {
+        let mut c = pool.get()?;
+        if c.last_used.elapsed() < PG_IDLE_CHECK
+            || run_raw(&mut c.conn, &Sql::new("SELECT 1")).is_ok()
+        {
+            return Ok(c);
+        }
+        // Dead: diesel marked it broken, so the pool drops it as it goes back.
+    }
+    Err(ScimError::unavailable(CONNECTION_LOST))
 }
 
 fn run_raw<C>(conn: &mut C, q: &Sql) -> Result<(), String>
