@@ -60,10 +60,10 @@ struct SqlitePragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // busy_timeout first, so that switching to WAL waits for other connections.
+        // WAL is set once, by `Store::open`, before the pool opens its connections (it is
+        // stored in the file; switching it while other connections are opening fails).
         conn.batch_execute(
             "PRAGMA busy_timeout = 10000;
-             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA case_sensitive_like = ON;",
@@ -222,6 +222,12 @@ impl Store {
     pub fn open(url: &str, max_connections: u32) -> Result<Store, String> {
         let store = match DatabaseUrl::parse(url)? {
             DatabaseUrl::Sqlite(path) => {
+                SqliteConnection::establish(&path)
+                    .and_then(|mut c| {
+                        c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+                    })
+                    .map_err(|e| format!("cannot open SQLite database: {e}"))?;
                 let manager = ConnectionManager::<SqliteConnection>::new(path);
                 let pool = Pool::builder()
                     .max_size(max_connections.max(1))
@@ -412,6 +418,26 @@ mod tests {
             Ok(DatabaseUrl::Postgres(_))
         ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+
+    #[derive(QueryableByName)]
+    struct JournalMode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+
+    #[test]
+    fn a_new_sqlite_file_is_in_wal_mode_on_every_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
+        let store = Store::open(&url, 4).unwrap();
+        for _ in 0..4 {
+            let mode = store
+                .read(|c| c.first::<JournalMode>(&Sql::new("PRAGMA journal_mode")))
+                .unwrap()
+                .unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+        }
     }
 
     #[test]
