@@ -23,7 +23,7 @@ pub fn to_scim(
         doc,
         ..
     } = stored;
-    let location = format!("{base_url}{}/{id}", rt.endpoint);
+    let location = location(base_url, rt, &id);
     let mut doc = match doc {
         Value::Object(doc) => doc,
         _ => Map::new(),
@@ -40,17 +40,9 @@ pub fn to_scim(
         let list = members
             .iter()
             .map(|m| {
-                let endpoint = if m.member_type == "Group" {
-                    "Groups"
-                } else {
-                    "Users"
-                };
                 let mut e = Map::new();
                 e.insert("value".into(), Value::String(m.member_id.clone()));
-                e.insert(
-                    "$ref".into(),
-                    Value::String(format!("{base_url}/{endpoint}/{}", m.member_id)),
-                );
+                e.insert("$ref".into(), Value::String(member_ref(base_url, m)));
                 e.insert("type".into(), Value::String(m.member_type.clone()));
                 if let Some(d) = &m.display {
                     e.insert("display".into(), Value::String(d.clone()));
@@ -67,10 +59,7 @@ pub fn to_scim(
                 .map(|g| {
                     let mut e = Map::new();
                     e.insert("value".into(), Value::String(g.group_id.clone()));
-                    e.insert(
-                        "$ref".into(),
-                        Value::String(format!("{base_url}/Groups/{}", g.group_id)),
-                    );
+                    e.insert("$ref".into(), Value::String(group_ref(base_url, g)));
                     if let Some(d) = &g.display {
                         e.insert("display".into(), Value::String(d.clone()));
                     }
@@ -126,62 +115,78 @@ pub fn to_scim_text(
     push_json_str(&mut out, &row.id);
     out.push_str(rest);
     if let Some(members) = members {
-        out.push_str(",\"members\":[");
-        for (i, m) in members.iter().enumerate() {
-            let endpoint = if m.member_type == "Group" {
-                "Groups"
-            } else {
-                "Users"
-            };
-            out.push_str(if i == 0 {
-                "{\"value\":"
-            } else {
-                ",{\"value\":"
-            });
-            push_json_str(&mut out, &m.member_id);
-            out.push_str(",\"$ref\":");
-            push_json_str(&mut out, &format!("{base_url}/{endpoint}/{}", m.member_id));
-            out.push_str(",\"type\":");
-            push_json_str(&mut out, &m.member_type);
+        push_array(&mut out, "members", members, |out, m| {
+            out.push_str("{\"value\":");
+            push_json_str(out, &m.member_id);
+            push_str_field(out, "$ref", &member_ref(base_url, m));
+            push_str_field(out, "type", &m.member_type);
             if let Some(d) = &m.display {
-                out.push_str(",\"display\":");
-                push_json_str(&mut out, d);
+                push_str_field(out, "display", d);
             }
             out.push('}');
-        }
-        out.push(']');
+        });
     }
     if let Some(groups) = groups.filter(|g| !g.is_empty()) {
-        out.push_str(",\"groups\":[");
-        for (i, g) in groups.iter().enumerate() {
-            out.push_str(if i == 0 {
-                "{\"value\":"
-            } else {
-                ",{\"value\":"
-            });
-            push_json_str(&mut out, &g.group_id);
-            out.push_str(",\"$ref\":");
-            push_json_str(&mut out, &format!("{base_url}/Groups/{}", g.group_id));
+        push_array(&mut out, "groups", groups, |out, g| {
+            out.push_str("{\"value\":");
+            push_json_str(out, &g.group_id);
+            push_str_field(out, "$ref", &group_ref(base_url, g));
             if let Some(d) = &g.display {
-                out.push_str(",\"display\":");
-                push_json_str(&mut out, d);
+                push_str_field(out, "display", d);
             }
             out.push_str(",\"type\":\"direct\"}");
-        }
-        out.push(']');
+        });
     }
     out.push_str(",\"meta\":{\"resourceType\":");
     push_json_str(&mut out, rt.name);
-    out.push_str(",\"created\":");
-    push_json_str(&mut out, &row.created);
-    out.push_str(",\"lastModified\":");
-    push_json_str(&mut out, &row.last_modified);
-    out.push_str(",\"location\":");
-    push_json_str(&mut out, &format!("{base_url}{}/{}", rt.endpoint, row.id));
-    out.push_str(",\"version\":");
-    push_json_str(&mut out, &row.etag());
+    push_str_field(&mut out, "created", &row.created);
+    push_str_field(&mut out, "lastModified", &row.last_modified);
+    push_str_field(&mut out, "location", &location(base_url, rt, &row.id));
+    push_str_field(&mut out, "version", &row.etag());
     out.push_str("}}");
     Some(out)
+}
+
+/// A resource's `meta.location`.
+fn location(base_url: &str, rt: &ResourceType, id: &str) -> String {
+    format!("{base_url}{}/{id}", rt.endpoint)
+}
+
+/// The `$ref` of a group member (a User or a Group).
+fn member_ref(base_url: &str, m: &Member) -> String {
+    let endpoint = if m.member_type == "Group" {
+        "Groups"
+    } else {
+        "Users"
+    };
+    format!("{base_url}/{endpoint}/{}", m.member_id)
+}
+
+/// The `$ref` of a group in a User's `groups`.
+fn group_ref(base_url: &str, g: &Member) -> String {
+    format!("{base_url}/Groups/{}", g.group_id)
+}
+
+/// Appends `,"name":[…]` with each item written by `item`, comma-separated.
+fn push_array<T>(out: &mut String, name: &str, items: &[T], mut item: impl FnMut(&mut String, &T)) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":[");
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, it);
+    }
+    out.push(']');
+}
+
+/// Appends `,"name":"value"` (`name` is a constant of this module, needing no escaping).
+fn push_str_field(out: &mut String, name: &str, value: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+    push_json_str(out, value);
 }
 
 /// Appends `s` as a JSON string literal.

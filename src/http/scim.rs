@@ -453,10 +453,14 @@ fn unknown_attribute(e: &ScimError) -> bool {
 
 /// `attributes` / `excludedAttributes` of a single-resource request.
 fn projection_of(req: &HttpRequest, rt: &ResourceType) -> Result<Projection, ScimError> {
-    let pairs = query_pairs(req)?;
+    projection_from(&query_pairs(req)?, rt)
+}
+
+/// `attributes` / `excludedAttributes` of already parsed query parameters.
+fn projection_from(pairs: &[(String, String)], rt: &ResourceType) -> Result<Projection, ScimError> {
     Projection::parse(
-        param(&pairs, "attributes"),
-        param(&pairs, "excludedAttributes"),
+        param(pairs, "attributes"),
+        param(pairs, "excludedAttributes"),
         rt,
     )
 }
@@ -472,9 +476,7 @@ fn respond_one(
     let id = stored.id.clone();
     let doc = render_value(ctx, rt, projection, stored, &related);
     let mut resp = scim_json(status, &doc);
-    if let Ok(v) = header::HeaderValue::from_str(&etag) {
-        resp.headers_mut().insert(header::ETAG, v);
-    }
+    set_etag(&mut resp, &etag);
     if status == StatusCode::CREATED {
         let location = format!("{}{}/{id}", ctx.base_url, rt.endpoint);
         if let Ok(v) = header::HeaderValue::from_str(&location) {
@@ -482,6 +484,13 @@ fn respond_one(
         }
     }
     resp
+}
+
+/// Sets the `ETag` header of an answer about one resource.
+fn set_etag(resp: &mut HttpResponse, etag: &str) {
+    if let Ok(v) = header::HeaderValue::from_str(etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
 }
 
 /// A 200 SCIM answer whose body is already JSON text.
@@ -518,16 +527,12 @@ async fn get(
     if let Some(tags) = header_str(&req, header::IF_NONE_MATCH) {
         if crate::store::resources::if_match_allows(tags, row.version) {
             let mut resp = HttpResponse::NotModified().finish();
-            if let Ok(v) = header::HeaderValue::from_str(&etag) {
-                resp.headers_mut().insert(header::ETAG, v);
-            }
+            set_etag(&mut resp, &etag);
             return Ok(resp);
         }
     }
     let mut resp = scim_text(render_row(&ctx, rt, &projection, row, &related)?);
-    if let Ok(v) = header::HeaderValue::from_str(&etag) {
-        resp.headers_mut().insert(header::ETAG, v);
-    }
+    set_etag(&mut resp, &etag);
     Ok(resp)
 }
 
@@ -710,7 +715,7 @@ async fn patch_resource(
     let pairs = query_pairs(req)?;
     let wants_body =
         param(&pairs, "attributes").is_some() || param(&pairs, "excludedAttributes").is_some();
-    let projection = projection_of(req, rt)?;
+    let projection = projection_from(&pairs, rt)?;
     // Entra: a group PATCH answers 204 so that a large group is never serialised.
     let no_content = rt.name == "Group" && !wants_body;
     let status = if no_content {
@@ -753,9 +758,7 @@ async fn patch_resource(
     .await?;
     if no_content {
         let mut resp = HttpResponse::NoContent().finish();
-        if let Ok(v) = header::HeaderValue::from_str(&stored.etag()) {
-            resp.headers_mut().insert(header::ETAG, v);
-        }
+        set_etag(&mut resp, &stored.etag());
         return Ok(resp);
     }
     Ok(respond_one(

@@ -32,8 +32,13 @@ pub struct StoredResource {
 impl StoredResource {
     /// The weak entity tag of this version, `W/"n"`.
     pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
+        weak_etag(self.version)
     }
+}
+
+/// The weak entity tag of a resource version, `W/"n"`.
+fn weak_etag(version: i64) -> String {
+    format!("W/\"{version}\"")
 }
 
 /// A User or Group row with its document still as the stored JSON text: what a read
@@ -57,7 +62,7 @@ pub struct ResourceRow {
 impl ResourceRow {
     /// The weak entity tag of this version, `W/"n"`.
     pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
+        weak_etag(self.version)
     }
 
     /// The row with its document parsed.
@@ -321,6 +326,23 @@ fn known_total(q: &ListQuery<'_>, fetched: usize) -> Option<i64> {
     (q.count > 0 && fetched < q.count && (fetched > 0 || start == 1)).then_some(start - 1 + fetched)
 }
 
+/// The query for a list's total: the count kept with every create and delete when the
+/// list is unfiltered, else `COUNT(*)` over `cond` (the list's `FROM … WHERE …`).
+fn count_query(tenant: &str, rt: &ResourceType, filtered: bool, cond: Sql) -> Sql {
+    if filtered {
+        let mut count = Sql::new("SELECT COUNT(*) AS n");
+        count.append(cond);
+        count
+    } else {
+        let mut count = Sql::new("SELECT n FROM resource_counts WHERE tenant_id = ");
+        count
+            .text(tenant)
+            .push(" AND resource_type = ")
+            .text(rt.name);
+        count
+    }
+}
+
 /// Keeps `resource_counts` in step with a create (+1) or delete (-1).
 fn count_resources(
     conn: &mut Conn<'_>,
@@ -538,23 +560,7 @@ impl Store {
             let total = match known_total(q, resources.len()) {
                 Some(total) => total,
                 None => {
-                    let count = match q.filter {
-                        // Unfiltered: the count kept with every create and delete.
-                        None => {
-                            let mut count =
-                                Sql::new("SELECT n FROM resource_counts WHERE tenant_id = ");
-                            count
-                                .text(tenant)
-                                .push(" AND resource_type = ")
-                                .text(rt.name);
-                            count
-                        }
-                        Some(_) => {
-                            let mut count = Sql::new("SELECT COUNT(*) AS n");
-                            count.append(cond);
-                            count
-                        }
-                    };
+                    let count = count_query(tenant, rt, q.filter.is_some(), cond);
                     c.first::<Count>(&count)?.map(|r| r.n).unwrap_or(0)
                 }
             };
