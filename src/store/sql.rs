@@ -44,7 +44,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        let mut s = Sql::default();
+        let mut s = Sql {
+            parts: Vec::with_capacity(8),
+            uncached: false,
+        };
         s.push(text);
         s
     }
@@ -53,7 +56,12 @@ impl Sql {
     pub fn push(&mut self, text: &str) -> &mut Self {
         match self.parts.last_mut() {
             Some(Part::Text(t)) => t.push_str(text),
-            _ => self.parts.push(Part::Text(text.to_string())),
+            _ => {
+                // Room for the pieces that usually follow (fewer reallocations).
+                let mut t = String::with_capacity(text.len().max(120));
+                t.push_str(text);
+                self.parts.push(Part::Text(t));
+            }
         }
         self
     }
@@ -140,6 +148,32 @@ impl Query for Sql {
 }
 
 impl<Conn> RunQueryDsl<Conn> for Sql {}
+
+/// A borrowed [`Sql`] to run (diesel's run methods take the query by value; this saves
+/// copying its text and values on every run).
+#[derive(Clone, Copy)]
+pub struct SqlRef<'a>(pub &'a Sql);
+
+impl QueryId for SqlRef<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for SqlRef<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for SqlRef<'_> {}
+
+impl<DB> QueryFragment<DB> for SqlRef<'_>
+where
+    DB: Backend,
+    Sql: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}
 
 impl<DB> QueryFragment<DB> for Sql
 where
