@@ -543,18 +543,28 @@ impl Store {
         self.read(|c| {
             let mut resources = Vec::new();
             if q.count > 0 {
-                // Deferred join: the offset is skipped over the (covering) index of ids, and
-                // only the page's documents are read.
+                let offset = q.start_index.max(1) - 1;
                 let mut page = Sql::new("SELECT ");
-                page.push(RESOURCE_COLUMNS)
-                    .push(" FROM resources r WHERE r.tenant_id = ")
-                    .text(tenant)
-                    .push(" AND r.id IN (SELECT r.id")
-                    .append(cond.clone())
-                    .append(order.clone())
-                    .limit_offset(q.count, q.start_index.max(1) - 1)
-                    .push(")")
-                    .append(order.clone());
+                page.push(RESOURCE_COLUMNS);
+                if offset == 0 {
+                    // The first page (every `filter` lookup): one plain indexed query.
+                    page.append(cond.clone());
+                } else {
+                    // Deferred join: the offset is skipped over the (covering) index of ids,
+                    // and only the page's documents are read. (At offset 0 its IN list costs
+                    // SQLite a temporary b-tree and a sort: half of a `userName eq` lookup.)
+                    page.push(" FROM resources r WHERE r.tenant_id = ")
+                        .text(tenant)
+                        .push(" AND r.id IN (SELECT r.id")
+                        .append(cond.clone())
+                        .append(order.clone())
+                        .limit_offset(q.count, offset)
+                        .push(")");
+                }
+                page.append(order.clone());
+                if offset == 0 {
+                    page.limit_offset(q.count, 0);
+                }
                 resources = c.load::<ResourceRow>(&page)?;
             }
             let total = match known_total(q, resources.len()) {
