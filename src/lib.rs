@@ -8,6 +8,7 @@ pub mod console;
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod log_writer;
 pub mod metrics;
 pub mod password;
 pub mod patch;
