@@ -191,6 +191,13 @@ fn push_str_field(out: &mut String, name: &str, value: &str) {
 
 /// Appends `s` as a JSON string literal.
 fn push_json_str(out: &mut String, s: &str) {
+    // Ids, timestamps and URLs need no escaping: copied as they are.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     match serde_json::to_string(s) {
         Ok(quoted) => out.push_str(&quoted),
         // Unreachable: serialising a string cannot fail.
@@ -256,6 +263,27 @@ mod tests {
     use crate::schema::Registry;
 
     const BASE: &str = "https://scim.example.com/scim/v2/t1";
+
+    #[test]
+    fn json_strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "2819c223-7f76-453a-919d-413861904646",
+            "",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\there\n",
+            "\u{1}",
+            "Zoë 日本 \u{2028} \u{7f}",
+        ] {
+            let mut out = String::from("x");
+            push_json_str(&mut out, s);
+            assert_eq!(
+                out,
+                format!("x{}", serde_json::to_string(s).unwrap()),
+                "{s:?}"
+            );
+        }
+    }
 
     /// A row as the store writes it: the normalised document, compact.
     fn row(rt: &ResourceType, body: Value) -> (ResourceRow, StoredResource) {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::filter_sql::{fold, format_timestamp, order_by, FilterCompiler};
 use super::sql::{Count, Sql};
-use super::{Conn, Store};
+use super::{Conn, Dialect, Store};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{AttrPath, Filter};
 use crate::patch::MemberChange;
@@ -318,6 +318,22 @@ fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> S
     Ok(())
 }
 
+/// Whether a page at `offset` is read with a deferred join (the ids of the page first, from
+/// the index, then their documents) rather than one plain query.
+///
+/// PostgreSQL reads the heap row of every row it skips, so past the first page the join
+/// is cheaper. SQLite already skips offset rows on the index alone (it seeks the table row
+/// only for a returned row), and the join's IN list costs it a temporary b-tree and a sort
+/// (half of a `userName eq` lookup); measured on 200 000 rows (Python's sqlite3, 2026-11-29),
+/// plain vs deferred: offset 0 278 vs 588 µs, 5 000 985 vs 1 044 µs, 50 000 5.4 vs 6.4 ms,
+/// 150 000 15.9 vs 12.1 ms.
+fn deferred_join(dialect: Dialect, offset: i64) -> bool {
+    match dialect {
+        Dialect::Postgres => offset > 0,
+        Dialect::Sqlite => offset > 50_000,
+    }
+}
+
 /// The total of a list when its page already shows it: a page that is not full and is not
 /// past the end holds the last match (`userName eq` lookups are answered with one query).
 fn known_total(q: &ListQuery<'_>, fetched: usize) -> Option<i64> {
@@ -546,13 +562,12 @@ impl Store {
                 let offset = q.start_index.max(1) - 1;
                 let mut page = Sql::new("SELECT ");
                 page.push(RESOURCE_COLUMNS);
-                if offset == 0 {
-                    // The first page (every `filter` lookup): one plain indexed query.
+                if !deferred_join(dialect, offset) {
+                    // One plain indexed query (every `filter` lookup is a first page).
                     page.append(cond.clone());
                 } else {
                     // Deferred join: the offset is skipped over the (covering) index of ids,
-                    // and only the page's documents are read. (At offset 0 its IN list costs
-                    // SQLite a temporary b-tree and a sort: half of a `userName eq` lookup.)
+                    // and only the page's documents are read.
                     page.push(" FROM resources r WHERE r.tenant_id = ")
                         .text(tenant)
                         .push(" AND r.id IN (SELECT r.id")
@@ -562,8 +577,8 @@ impl Store {
                         .push(")");
                 }
                 page.append(order.clone());
-                if offset == 0 {
-                    page.limit_offset(q.count, 0);
+                if !deferred_join(dialect, offset) {
+                    page.limit_offset(q.count, offset);
                 }
                 resources = c.load::<ResourceRow>(&page)?;
             }
