@@ -10,9 +10,10 @@
 //! answers only after that COMMIT succeeded. A writer alone commits at once, as before.
 //!
 //! Each writer still runs its own work on its own thread (nothing is sent between
-//! threads but the connection), so the work needs no `Send` or `'static` bound. A writer
-//! whose work fails is rolled back to its savepoint and ends the batch: the writers before
-//! it are committed, nothing of its own is written.
+//! threads but the connection), so the work needs no `Send` or `'static` bound. The first
+//! writer of a batch runs in the transaction itself (a writer alone costs what it did
+//! without batching); each later one runs in a savepoint. A writer whose work fails ends
+//! the batch: the writers before it are committed, nothing of its own is written.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,11 +104,19 @@ impl GroupCommit {
         }
         let open = turn.as_mut().expect("a transaction was just opened");
         open.writes += 1;
-        // `transaction` nests as a savepoint: released on Ok, rolled back to on Err.
+        let first = open.writes == 1;
+        // The first writer runs in the transaction itself (alone, as without batching: a
+        // failure rolls the whole transaction back); the next ones each in a savepoint
+        // (`transaction` nests: released on Ok, rolled back to on Err), so that a failure
+        // leaves the writers before it whole.
         let result = catch_unwind(AssertUnwindSafe(|| {
-            open.conn.transaction(|c| f(&mut Conn::Sqlite(c)))
+            if first {
+                f(&mut Conn::Sqlite(&mut open.conn))
+            } else {
+                open.conn.transaction(|c| f(&mut Conn::Sqlite(c)))
+            }
         }));
-        if result.is_err() {
+        if result.is_err() && !first {
             // A panic inside the savepoint: undo it so the writers before stay whole.
             let _ = AnsiTransactionManager::rollback_transaction(&mut *open.conn);
         }
@@ -120,7 +129,12 @@ impl GroupCommit {
             batch.wait()
         } else {
             let mut open = turn.take().expect("the open transaction");
-            let outcome = commit(&mut open.conn);
+            let outcome = if first && !succeeded {
+                // Alone in the batch and failed: nothing to keep.
+                rollback(&mut open.conn)
+            } else {
+                commit(&mut open.conn)
+            };
             open.batch.finish(outcome.clone());
             drop(turn);
             outcome
@@ -131,6 +145,11 @@ impl GroupCommit {
             Ok(Ok(value)) => committed.map(|()| value),
         }
     }
+}
+
+/// ROLLBACK of a batch whose only writer failed.
+fn rollback(conn: &mut SqliteConnection) -> Result<(), ScimError> {
+    AnsiTransactionManager::rollback_transaction(conn).map_err(ScimError::from)
 }
 
 /// COMMIT, or ROLLBACK when it fails (a connection left in a broken state is dropped by
@@ -225,6 +244,21 @@ mod tests {
         let err = second.unwrap_err();
         assert_eq!(err.status, 409, "{err:?}");
         assert_eq!(rows(&store), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_failing_writer_alone_writes_nothing() {
+        let (_dir, store) = store();
+        let err = store
+            .write(|c| {
+                insert(c, 1)?;
+                insert(c, 1)
+            })
+            .unwrap_err();
+        assert_eq!(err.status, 409, "{err:?}");
+        assert_eq!(rows(&store), Vec::<i64>::new());
+        store.write(|c| insert(c, 2)).unwrap();
+        assert_eq!(rows(&store), vec![2]);
     }
 
     #[test]
