@@ -55,14 +55,8 @@ OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/scimd-bench.XXXXXX)}
 mkdir -p "$OUT_DIR"
 RES=$OUT_DIR/results.tsv   # server scenario requests secs req_s p50 p99 non2xx
 : >"$RES"
-if ! command -v wrk >/dev/null; then
-  # Debian's wrk; installed here so that a fresh machine needs no manual step.
-  if [ "$(id -u)" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-  fi
-  command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
-fi
+# shellcheck source=benches/load/need_wrk.sh
+. "$HERE/need_wrk.sh"
 
 log() { echo "[$(date +%T)] $*" >&2; }
 

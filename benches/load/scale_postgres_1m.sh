@@ -10,6 +10,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOOLS=${TOOLS:-/work/shared/tools}
+# shellcheck source=benches/load/need_wrk.sh
+. "$HERE/need_wrk.sh"
 SCIMD_BIN=${SCIMD_BIN:-${CARGO_TARGET_DIR:-$HERE/../../target}/release/scimd}
 SMALL=${SMALL:-10000}; LARGE=${LARGE:-1000000}
 DURATION=${DURATION:-10s}; CONNS=${CONNS:-32}
