@@ -721,6 +721,7 @@ impl Store {
                 }
                 _ => current.doc.clone(),
             };
+            let doc_changed = changed;
             for mc in &update.members {
                 let n = match mc {
                     MemberChange::Add(list) => add_members(c, tenant, id, list)?,
@@ -757,8 +758,26 @@ impl Store {
             if !changed {
                 return Ok(current);
             }
-            let idx = indexed(rt, &doc)?;
             let ts = format_timestamp(now);
+            if !doc_changed {
+                // Only memberships changed (a group member add/remove): the document and
+                // its indexed values stay; only `meta` moves on.
+                let mut q = Sql::new("UPDATE resources SET last_modified = ");
+                q.text(ts.as_str())
+                    .push(", version = version + 1 WHERE tenant_id = ")
+                    .text(tenant)
+                    .push(" AND id = ")
+                    .text(id);
+                c.execute(&q)?;
+                return Ok(StoredResource {
+                    id: current.id,
+                    created: current.created,
+                    last_modified: ts,
+                    version: current.version + 1,
+                    doc,
+                });
+            }
+            let idx = indexed(rt, &doc)?;
             let mut q = Sql::new("UPDATE resources SET unique_name = ");
             q.text(idx.unique_name.as_str())
                 .push(", display_name = ")
@@ -777,7 +796,7 @@ impl Store {
                 .text(id);
             c.execute(&q)?;
             // The side rows only when the emails changed (not on every displayName PATCH).
-            if doc != current.doc && indexed(rt, &current.doc)?.emails != idx.emails {
+            if indexed(rt, &current.doc)?.emails != idx.emails {
                 write_emails(c, tenant, id, &idx)?;
             }
             Ok(StoredResource {
