@@ -352,7 +352,7 @@ async fn run_list(
     } = params;
     let related = related_for(rt, &projection);
     let (page, related) = read(state, move || {
-        let page = store.list_resource_rows(
+        store.list_resource_rows_related(
             &tenant,
             rt,
             &ListQuery {
@@ -362,10 +362,8 @@ async fn run_list(
                 start_index,
                 count,
             },
-        )?;
-        let ids: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
-        let related = store.related(&tenant, related, &ids)?;
-        Ok((page, related))
+            related,
+        )
     })
     .await?;
     let resources = page
@@ -513,13 +511,7 @@ async fn get(
     let tenant_id = ctx.tenant.id.clone();
     let related = related_for(rt, &projection);
     let (row, related) = read(&state, move || {
-        store
-            .get_resource_row(&tenant_id, rt, &id)?
-            .map(|row| {
-                let map = store.related(&tenant_id, related, std::slice::from_ref(&row.id))?;
-                Ok((row, map))
-            })
-            .transpose()
+        store.get_resource_row_related(&tenant_id, rt, &id, related)
     })
     .await?
     .ok_or_else(|| ScimError::not_found(format!("{} not found", rt.name)))?;

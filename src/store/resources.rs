@@ -500,6 +500,93 @@ fn load_memberships(
     Ok(all)
 }
 
+/// The memberships `related` names of the resources `ids`, by resource id.
+fn load_related(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    related: Related,
+    ids: &[String],
+) -> ScimResult<RelatedMap> {
+    let (direction, key): (Direction, fn(&Member) -> &String) = match related {
+        _ if ids.is_empty() => return Ok(RelatedMap::new()),
+        Related::Nothing => return Ok(RelatedMap::new()),
+        Related::Members => (Direction::MembersOfGroups, |m| &m.group_id),
+        Related::Groups => (Direction::GroupsOfMembers, |m| &m.member_id),
+    };
+    let mut map = RelatedMap::new();
+    for m in load_memberships(conn, tenant, ids, direction)? {
+        map.entry(key(&m).clone()).or_default().push(m);
+    }
+    Ok(map)
+}
+
+/// A select-list column with the memberships of the outer query's resource `r` as JSON
+/// text (`[[group_id, member_id, member_type, display], …]`, ordered as
+/// [`load_memberships`] orders them), so that PostgreSQL answers a resource and its
+/// memberships in one round trip. `None` when nothing is to be shown.
+fn related_json_column(related: Related) -> Option<&'static str> {
+    match related {
+        Related::Nothing => None,
+        Related::Members => Some(
+            ", (SELECT json_agg(json_build_array(m.group_id, m.member_id, m.member_type, o.display_name) \
+             ORDER BY m.member_id)::text FROM members m JOIN resources o ON o.tenant_id = m.tenant_id \
+             AND o.id = m.member_id WHERE m.tenant_id = r.tenant_id AND m.group_id = r.id) AS related",
+        ),
+        Related::Groups => Some(
+            ", (SELECT json_agg(json_build_array(m.group_id, m.member_id, m.member_type, o.display_name) \
+             ORDER BY m.group_id)::text FROM members m JOIN resources o ON o.tenant_id = m.tenant_id \
+             AND o.id = m.group_id WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS related",
+        ),
+    }
+}
+
+/// The column of [`related_json_column`] as memberships.
+fn parse_related_json(text: Option<&str>) -> ScimResult<Vec<Member>> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let tuples: Vec<(String, String, String, Option<String>)> = serde_json::from_str(text)
+        .map_err(|e| ScimError::internal(format!("unreadable memberships: {e}")))?;
+    Ok(tuples
+        .into_iter()
+        .map(|(group_id, member_id, member_type, display)| Member {
+            group_id,
+            member_id,
+            member_type,
+            display,
+        })
+        .collect())
+}
+
+/// A resource row with its memberships as JSON text ([`related_json_column`]).
+#[derive(QueryableByName)]
+struct RelatedRow {
+    // (Not named `row`: the derive's generated code names its input that.)
+    #[diesel(embed)]
+    resource: ResourceRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    related: Option<String>,
+}
+
+impl RelatedRow {
+    /// The row, and its memberships added to `map` (when it has any).
+    fn split(self, map: &mut RelatedMap) -> ScimResult<ResourceRow> {
+        let members = parse_related_json(self.related.as_deref())?;
+        if !members.is_empty() {
+            map.insert(self.resource.id.clone(), members);
+        }
+        Ok(self.resource)
+    }
+}
+
+#[derive(QueryableByName)]
+struct TypedRelatedRow {
+    #[diesel(sql_type = Text)]
+    resource_type: String,
+    #[diesel(embed)]
+    with_related: RelatedRow,
+}
+
 impl Store {
     /// One resource by id.
     pub fn get_resource(
@@ -519,6 +606,45 @@ impl Store {
         id: &str,
     ) -> ScimResult<Option<ResourceRow>> {
         self.read(|c| select_row(c, tenant, rt, id, false))
+    }
+
+    /// One resource by id, its document unparsed, with the memberships its answer shows:
+    /// one statement on PostgreSQL (one round trip), two local reads on SQLite.
+    pub fn get_resource_row_related(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+        related: Related,
+    ) -> ScimResult<Option<(ResourceRow, RelatedMap)>> {
+        let column = match (self.dialect(), related_json_column(related)) {
+            (Dialect::Postgres, Some(column)) => column,
+            _ => {
+                return self.read(|c| {
+                    let Some(row) = select_row(c, tenant, rt, id, false)? else {
+                        return Ok(None);
+                    };
+                    let map = load_related(c, tenant, related, std::slice::from_ref(&row.id))?;
+                    Ok(Some((row, map)))
+                })
+            }
+        };
+        let mut q = Sql::new("SELECT r.resource_type, ");
+        q.push(RESOURCE_COLUMNS)
+            .push(column)
+            .push(" FROM resources r WHERE r.tenant_id = ")
+            .text(tenant)
+            .push(" AND r.id = ")
+            .text(id);
+        let Some(typed) = self.read(|c| c.first::<TypedRelatedRow>(&q))? else {
+            return Ok(None);
+        };
+        if typed.resource_type != rt.name {
+            return Ok(None);
+        }
+        let mut map = RelatedMap::new();
+        let row = typed.with_related.split(&mut map)?;
+        Ok(Some((row, map)))
     }
 
     /// A filtered, sorted page and the total number of matches.
@@ -546,7 +672,25 @@ impl Store {
         rt: &ResourceType,
         q: &ListQuery<'_>,
     ) -> ScimResult<ListPage<ResourceRow>> {
+        Ok(self
+            .list_resource_rows_related(tenant, rt, q, Related::Nothing)?
+            .0)
+    }
+
+    /// [`Store::list_resource_rows`] with the memberships the answers show, read on the
+    /// same connection (PostgreSQL: in the page's own statement, one round trip).
+    pub fn list_resource_rows_related(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        q: &ListQuery<'_>,
+        related: Related,
+    ) -> ScimResult<(ListPage<ResourceRow>, RelatedMap)> {
         let dialect = self.dialect();
+        let related_column = match dialect {
+            Dialect::Postgres => related_json_column(related),
+            Dialect::Sqlite => None,
+        };
         let mut cond = Sql::new(" FROM resources r WHERE r.tenant_id = ");
         cond.text(tenant)
             .push(" AND r.resource_type = ")
@@ -558,10 +702,12 @@ impl Store {
         let order = order_by(rt, dialect, q.sort_by, q.descending)?;
         self.read(|c| {
             let mut resources = Vec::new();
+            let mut map = RelatedMap::new();
             if q.count > 0 {
                 let offset = q.start_index.max(1) - 1;
                 let mut page = Sql::new("SELECT ");
-                page.push(RESOURCE_COLUMNS);
+                page.push(RESOURCE_COLUMNS)
+                    .push(related_column.unwrap_or_default());
                 if !deferred_join(dialect, offset) {
                     // One plain indexed query (every `filter` lookup is a first page).
                     page.append(cond.clone());
@@ -580,7 +726,19 @@ impl Store {
                 if !deferred_join(dialect, offset) {
                     page.limit_offset(q.count, offset);
                 }
-                resources = c.load::<ResourceRow>(&page)?;
+                if related_column.is_some() {
+                    resources = c
+                        .load::<RelatedRow>(&page)?
+                        .into_iter()
+                        .map(|r| r.split(&mut map))
+                        .collect::<ScimResult<_>>()?;
+                } else {
+                    resources = c.load::<ResourceRow>(&page)?;
+                }
+            }
+            if related_column.is_none() {
+                let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+                map = load_related(c, tenant, related, &ids)?;
             }
             let total = match known_total(q, resources.len()) {
                 Some(total) => total,
@@ -589,7 +747,7 @@ impl Store {
                     c.first::<Count>(&count)?.map(|r| r.n).unwrap_or(0)
                 }
             };
-            Ok(ListPage { total, resources })
+            Ok((ListPage { total, resources }, map))
         })
     }
 
@@ -861,39 +1019,19 @@ impl Store {
         match related {
             _ if ids.is_empty() => Ok(RelatedMap::new()),
             Related::Nothing => Ok(RelatedMap::new()),
-            Related::Members => self.members_of(tenant, ids),
-            Related::Groups => self.groups_of(tenant, ids),
+            _ => self.read(|c| load_related(c, tenant, related, ids)),
         }
     }
 
     /// Members of each group, by group id.
-    pub fn members_of(
-        &self,
-        tenant: &str,
-        group_ids: &[String],
-    ) -> ScimResult<HashMap<String, Vec<Member>>> {
-        let rows = self.read(|c| load_members(c, tenant, group_ids))?;
-        let mut map: HashMap<String, Vec<Member>> = HashMap::new();
-        for m in rows {
-            map.entry(m.group_id.clone()).or_default().push(m);
-        }
-        Ok(map)
+    pub fn members_of(&self, tenant: &str, group_ids: &[String]) -> ScimResult<RelatedMap> {
+        self.related(tenant, Related::Members, group_ids)
     }
 
     /// Groups each user (or group) is a direct member of, by member id; each entry is a
     /// `Member` whose `group_id` is the group and `display` the group's displayName.
-    pub fn groups_of(
-        &self,
-        tenant: &str,
-        member_ids: &[String],
-    ) -> ScimResult<HashMap<String, Vec<Member>>> {
-        let rows =
-            self.read(|c| load_memberships(c, tenant, member_ids, Direction::GroupsOfMembers))?;
-        let mut map: HashMap<String, Vec<Member>> = HashMap::new();
-        for m in rows {
-            map.entry(m.member_id.clone()).or_default().push(m);
-        }
-        Ok(map)
+    pub fn groups_of(&self, tenant: &str, member_ids: &[String]) -> ScimResult<RelatedMap> {
+        self.related(tenant, Related::Groups, member_ids)
     }
 }
 
