@@ -678,7 +678,7 @@ impl Store {
     }
 
     /// [`Store::list_resource_rows`] with the memberships the answers show, read on the
-    /// same connection (PostgreSQL: in the page's own statement, one round trip).
+    /// same connection (PostgreSQL, filtered lists: in the page's own statement).
     pub fn list_resource_rows_related(
         &self,
         tenant: &str,
@@ -687,9 +687,13 @@ impl Store {
         related: Related,
     ) -> ScimResult<(ListPage<ResourceRow>, RelatedMap)> {
         let dialect = self.dialect();
+        // A filtered list is almost always a lookup (Entra's `userName eq`, `externalId eq`:
+        // at most one row), answered with its memberships in one statement. A page of many
+        // rows reads them with one IN-list query instead: a per-row subquery made an
+        // unfiltered page of 100 0.84× as fast on PostgreSQL.
         let related_column = match dialect {
-            Dialect::Postgres => related_json_column(related),
-            Dialect::Sqlite => None,
+            Dialect::Postgres if q.filter.is_some() => related_json_column(related),
+            _ => None,
         };
         let mut cond = Sql::new(" FROM resources r WHERE r.tenant_id = ");
         cond.text(tenant)

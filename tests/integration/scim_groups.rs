@@ -182,3 +182,84 @@ both_backends!(group_members_on_post_and_put, |env: TestEnv| async move {
         1
     );
 });
+
+both_backends!(
+    memberships_in_lookups_lists_and_gets_agree,
+    |env: TestEnv| async move {
+        // The same memberships through every read that shows them: GET by id, a filtered
+        // lookup (one statement on PostgreSQL) and an unfiltered page (one IN-list query).
+        let a = env.create_user("m1@example.com").await;
+        let b = env.create_user("m2@example.com").await;
+        let g1 = env.create_group("Lookup group 1").await;
+        let g2 = env.create_group("Lookup group 2").await;
+        for g in [&g1, &g2] {
+            let r = env
+                .patch(
+                    &format!("/Groups/{g}"),
+                    patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": a}, {"value": b}]}])),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        }
+        let by_id = env.get_ok(&format!("/Users/{a}")).await;
+        let lookup = env
+            .get_ok(&format!(
+                "/Users?filter={}",
+                enc("userName eq \"m1@example.com\"")
+            ))
+            .await;
+        let page = env.get_ok("/Users?count=10").await;
+        let in_page = page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == a.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(lookup["totalResults"], 1);
+        let mut expected = vec![
+            (g1.clone(), "Lookup group 1"),
+            (g2.clone(), "Lookup group 2"),
+        ];
+        expected.sort();
+        for user in [&by_id, &lookup["Resources"][0], &in_page] {
+            let groups: Vec<(String, String)> = user["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    assert_eq!(g["type"], "direct");
+                    (
+                        g["value"].as_str().unwrap().to_string(),
+                        g["display"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            let want: Vec<(String, String)> = expected
+                .iter()
+                .map(|(id, d)| (id.clone(), d.to_string()))
+                .collect();
+            assert_eq!(groups, want, "{user}");
+        }
+        // And a group's members, by id and through a lookup.
+        let by_id = env.get_ok(&format!("/Groups/{g1}")).await;
+        let lookup = env
+            .get_ok(&format!(
+                "/Groups?filter={}",
+                enc("displayName eq \"Lookup group 1\"")
+            ))
+            .await;
+        let mut want = vec![a.clone(), b.clone()];
+        want.sort();
+        for group in [&by_id, &lookup["Resources"][0]] {
+            let members: Vec<String> = group["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(members, want, "{group}");
+            assert_eq!(group["members"][0]["type"], "User");
+        }
+    }
+);
