@@ -217,7 +217,7 @@ both_backends!(
             .unwrap()
             .clone();
         assert_eq!(lookup["totalResults"], 1);
-        let mut expected = vec![
+        let mut expected = [
             (g1.clone(), "Lookup group 1"),
             (g2.clone(), "Lookup group 2"),
         ];
