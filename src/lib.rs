@@ -18,6 +18,7 @@ pub mod resource;
 pub mod schema;
 pub mod server;
 pub mod store;
+pub mod sync;
 pub mod token;
 
 pub use error::{ScimError, ScimResult, ScimType};

@@ -8,9 +8,11 @@
 //! loses at most the last [`FLUSH_INTERVAL`] of lines.
 
 use std::io::{self, Write};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use crate::sync::lock;
 
 /// How long a line may wait in memory.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
@@ -27,13 +29,6 @@ struct Shared {
     /// The output, locked while writing to it (keeps lines in order between flushers).
     out: Mutex<Output>,
     closed: Mutex<bool>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 impl Shared {

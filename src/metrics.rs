@@ -40,10 +40,7 @@ fn escape(v: &str) -> String {
 
 impl Metrics {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        match self.inner.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        crate::sync::lock(&self.inner)
     }
 
     /// Records one finished request. `route` is the matched pattern (never the raw path,

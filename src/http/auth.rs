@@ -118,10 +118,7 @@ async fn authenticate_inner(
 /// Records the token's use, at most once per interval per process.
 async fn touch(state: &AppState, token_id: &str, now: chrono::DateTime<chrono::Utc>) {
     let due = {
-        let mut map = match state.token_touches.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut map = crate::sync::lock(&state.token_touches);
         let due = map
             .get(token_id)
             .is_none_or(|t| t.elapsed() >= TOUCH_INTERVAL);
@@ -156,10 +153,7 @@ impl AuthCache {
         &self,
     ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Instant, TokenRecord, Tenant)>>
     {
-        match self.entries.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        crate::sync::lock(&self.entries)
     }
 
     pub fn get(&self, token_id: &str, now: Instant) -> Option<(TokenRecord, Tenant)> {

@@ -17,7 +17,7 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
@@ -26,6 +26,7 @@ use diesel::Connection;
 
 use super::Conn;
 use crate::error::{ScimError, ScimResult};
+use crate::sync::lock;
 
 /// The most writes committed together: bounds how long the first of them waits.
 pub const MAX_BATCH: usize = 32;
@@ -72,13 +73,6 @@ pub struct GroupCommit {
     turn: Mutex<Option<Open>>,
     /// Writers waiting for the turn: while there are some, the transaction stays open.
     waiting: AtomicUsize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 impl GroupCommit {
