@@ -465,16 +465,41 @@ enum Direction {
     GroupsOfMembers,
 }
 
+impl Direction {
+    /// The lookup that shows `related`, if anything is shown.
+    fn of(related: Related) -> Option<Direction> {
+        match related {
+            Related::Nothing => None,
+            Related::Members => Some(Direction::MembersOfGroups),
+            Related::Groups => Some(Direction::GroupsOfMembers),
+        }
+    }
+
+    /// The columns of `members m`: (the side joined for its display name, the side the
+    /// lookup starts from).
+    fn columns(self) -> (&'static str, &'static str) {
+        match self {
+            Direction::MembersOfGroups => ("m.member_id", "m.group_id"),
+            Direction::GroupsOfMembers => ("m.group_id", "m.member_id"),
+        }
+    }
+
+    /// The id a membership is found under (the side the lookup starts from).
+    fn key(self, m: &Member) -> &String {
+        match self {
+            Direction::MembersOfGroups => &m.group_id,
+            Direction::GroupsOfMembers => &m.member_id,
+        }
+    }
+}
+
 fn load_memberships(
     conn: &mut Conn<'_>,
     tenant: &str,
     ids: &[String],
     direction: Direction,
 ) -> ScimResult<Vec<Member>> {
-    let (joined, key, order) = match direction {
-        Direction::MembersOfGroups => ("m.member_id", "m.group_id", "m.group_id, m.member_id"),
-        Direction::GroupsOfMembers => ("m.group_id", "m.member_id", "m.member_id, m.group_id"),
-    };
+    let (joined, key) = direction.columns();
     let mut all = Vec::new();
     // Bounded IN lists keep the statement within both backends' parameter limits.
     for chunk in ids.chunks(500) {
@@ -494,7 +519,7 @@ fn load_memberships(
             }
             q.text(id.as_str());
         }
-        q.push(") ORDER BY ").push(order);
+        q.push(") ORDER BY ").push(key).push(", ").push(joined);
         all.extend(conn.load::<Member>(&q)?);
     }
     Ok(all)
@@ -507,15 +532,12 @@ fn load_related(
     related: Related,
     ids: &[String],
 ) -> ScimResult<RelatedMap> {
-    let (direction, key): (Direction, fn(&Member) -> &String) = match related {
-        _ if ids.is_empty() => return Ok(RelatedMap::new()),
-        Related::Nothing => return Ok(RelatedMap::new()),
-        Related::Members => (Direction::MembersOfGroups, |m| &m.group_id),
-        Related::Groups => (Direction::GroupsOfMembers, |m| &m.member_id),
-    };
     let mut map = RelatedMap::new();
+    let Some(direction) = Direction::of(related).filter(|_| !ids.is_empty()) else {
+        return Ok(map);
+    };
     for m in load_memberships(conn, tenant, ids, direction)? {
-        map.entry(key(&m).clone()).or_default().push(m);
+        map.entry(direction.key(&m).clone()).or_default().push(m);
     }
     Ok(map)
 }
@@ -524,20 +546,13 @@ fn load_related(
 /// text (`[[group_id, member_id, member_type, display], …]`, ordered as
 /// [`load_memberships`] orders them), so that PostgreSQL answers a resource and its
 /// memberships in one round trip. `None` when nothing is to be shown.
-fn related_json_column(related: Related) -> Option<&'static str> {
-    match related {
-        Related::Nothing => None,
-        Related::Members => Some(
-            ", (SELECT json_agg(json_build_array(m.group_id, m.member_id, m.member_type, o.display_name) \
-             ORDER BY m.member_id)::text FROM members m JOIN resources o ON o.tenant_id = m.tenant_id \
-             AND o.id = m.member_id WHERE m.tenant_id = r.tenant_id AND m.group_id = r.id) AS related",
-        ),
-        Related::Groups => Some(
-            ", (SELECT json_agg(json_build_array(m.group_id, m.member_id, m.member_type, o.display_name) \
-             ORDER BY m.group_id)::text FROM members m JOIN resources o ON o.tenant_id = m.tenant_id \
-             AND o.id = m.group_id WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS related",
-        ),
-    }
+fn related_json_column(related: Related) -> Option<String> {
+    let (joined, key) = Direction::of(related)?.columns();
+    Some(format!(
+        ", (SELECT json_agg(json_build_array(m.group_id, m.member_id, m.member_type, o.display_name) \
+         ORDER BY {joined})::text FROM members m JOIN resources o ON o.tenant_id = m.tenant_id \
+         AND o.id = {joined} WHERE m.tenant_id = r.tenant_id AND {key} = r.id) AS related"
+    ))
 }
 
 /// The column of [`related_json_column`] as memberships.
@@ -631,7 +646,7 @@ impl Store {
         };
         let mut q = Sql::new("SELECT r.resource_type, ");
         q.push(RESOURCE_COLUMNS)
-            .push(column)
+            .push(&column)
             .push(" FROM resources r WHERE r.tenant_id = ")
             .text(tenant)
             .push(" AND r.id = ")
@@ -711,8 +726,9 @@ impl Store {
                 let offset = q.start_index.max(1) - 1;
                 let mut page = Sql::new("SELECT ");
                 page.push(RESOURCE_COLUMNS)
-                    .push(related_column.unwrap_or_default());
-                if !deferred_join(dialect, offset) {
+                    .push(related_column.as_deref().unwrap_or_default());
+                let deferred = deferred_join(dialect, offset);
+                if !deferred {
                     // One plain indexed query (every `filter` lookup is a first page).
                     page.append(cond.clone());
                 } else {
@@ -727,7 +743,7 @@ impl Store {
                         .push(")");
                 }
                 page.append(order.clone());
-                if !deferred_join(dialect, offset) {
+                if !deferred {
                     page.limit_offset(q.count, offset);
                 }
                 if related_column.is_some() {
