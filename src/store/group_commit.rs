@@ -210,26 +210,37 @@ mod tests {
         }
     }
 
+    /// Starts a writer that inserts `rows`, waits (holding the turn) until another writer
+    /// queues behind it, so that it hands its open transaction on, then inserts `after`.
+    /// Returns once it holds the turn.
+    fn first_writer(
+        store: &Arc<Store>,
+        rows: &'static [i64],
+        after: &'static [i64],
+    ) -> thread::JoinHandle<ScimResult<()>> {
+        let handle = {
+            let store = store.clone();
+            thread::spawn(move || {
+                store.write(|c| {
+                    rows.iter().try_for_each(|&x| insert(c, x))?;
+                    wait_for_queue(&store, 1);
+                    after.iter().try_for_each(|&x| insert(c, x))
+                })
+            })
+        };
+        while store.sqlite_writer.turn.try_lock().is_ok() {
+            thread::yield_now();
+        }
+        handle
+    }
+
     #[test]
     fn a_failing_writer_in_a_batch_leaves_the_writers_before_it_committed() {
         let (_dir, store) = store();
         let store = Arc::new(store);
-        let first = {
-            let store = store.clone();
-            thread::spawn(move || {
-                store.write(|c| {
-                    insert(c, 1)?;
-                    // Hand the open transaction on to the writer queued behind.
-                    wait_for_queue(&store, 1);
-                    insert(c, 2)
-                })
-            })
-        };
+        let first = first_writer(&store, &[1], &[2]);
         // The second writer runs in the first one's transaction (it sees its rows) and
         // fails on a duplicate key after writing a row of its own.
-        while store.sqlite_writer.turn.try_lock().is_ok() {
-            thread::yield_now();
-        }
         let second = store.write(|c| {
             insert(c, 3)?;
             insert(c, 2)
@@ -259,19 +270,7 @@ mod tests {
     fn a_panicking_writer_takes_only_its_own_work_with_it() {
         let (_dir, store) = store();
         let store = Arc::new(store);
-        let first = {
-            let store = store.clone();
-            thread::spawn(move || {
-                store.write(|c| {
-                    insert(c, 1)?;
-                    wait_for_queue(&store, 1);
-                    Ok(())
-                })
-            })
-        };
-        while store.sqlite_writer.turn.try_lock().is_ok() {
-            thread::yield_now();
-        }
+        let first = first_writer(&store, &[1], &[]);
         let panicked = thread::scope(|s| {
             s.spawn(|| {
                 store.write(|c| -> ScimResult<()> {
