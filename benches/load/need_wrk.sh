@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the load scripts: installs Debian's wrk when it is missing (as root), so that a
 # fresh machine needs no manual step.
 if ! command -v wrk >/dev/null; then
