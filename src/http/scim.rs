@@ -5,9 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::auth::{authenticate, TenantContext};
-use super::{
-    blocking, discovery, header_str, read, read_json, scim_json, AppState, SCIM_CONTENT_TYPE,
-};
+use super::{blocking, discovery, header_str, read, read_json, AppState, SCIM_CONTENT_TYPE};
 use crate::configuration;
 use crate::error::ScimError;
 use crate::filter::{parse_filter, AttrPath, Filter};
@@ -273,15 +271,16 @@ fn related_for(rt: &ResourceType, projection: &Projection) -> Related {
     Related::Nothing
 }
 
-/// One resource and the memberships its answer shows, loaded in the same store call.
+/// A resource just written and the memberships its answer shows, read in the same
+/// blocking call.
 fn with_related(
     store: &Store,
     tenant: &str,
     related: Related,
-    stored: StoredResource,
-) -> Result<(StoredResource, RelatedMap), ScimError> {
-    let map = store.related(tenant, related, std::slice::from_ref(&stored.id))?;
-    Ok((stored, map))
+    row: ResourceRow,
+) -> Result<(ResourceRow, RelatedMap), ScimError> {
+    let map = store.related(tenant, related, std::slice::from_ref(&row.id))?;
+    Ok((row, map))
 }
 
 /// The memberships of one resource to show, split into (`members`, `groups`).
@@ -384,7 +383,10 @@ async fn list(
     let params = ListParams::from_query(&query_pairs(&req)?)?;
     let start = params.start_index;
     let (total, resources) = run_list(&state, &ctx, rt, params).await?;
-    Ok(scim_text(list_response_text(total, start, &resources)))
+    Ok(scim_text(
+        StatusCode::OK,
+        list_response_text(total, start, &resources),
+    ))
 }
 
 async fn search(
@@ -399,7 +401,10 @@ async fn search(
     let params = ListParams::from_search_body(&body)?;
     let start = params.start_index;
     let (total, resources) = run_list(&state, &ctx, rt, params).await?;
-    Ok(scim_text(list_response_text(total, start, &resources)))
+    Ok(scim_text(
+        StatusCode::OK,
+        list_response_text(total, start, &resources),
+    ))
 }
 
 /// `POST /.search` at the root: Users, then Groups, paged as one list.
@@ -436,11 +441,10 @@ async fn search_root(
     };
     let mut all = users_page;
     all.extend(groups_page);
-    Ok(scim_text(list_response_text(
-        user_total + group_total,
-        start,
-        &all,
-    )))
+    Ok(scim_text(
+        StatusCode::OK,
+        list_response_text(user_total + group_total, start, &all),
+    ))
 }
 
 /// The filter named an attribute the resource type does not have.
@@ -467,21 +471,18 @@ fn respond_one(
     ctx: &TenantContext,
     rt: &'static ResourceType,
     projection: &Projection,
-    (stored, related): (StoredResource, RelatedMap),
+    (row, related): (ResourceRow, RelatedMap),
     status: StatusCode,
-) -> HttpResponse {
-    let etag = stored.etag();
-    let id = stored.id.clone();
-    let doc = render_value(ctx, rt, projection, stored, &related);
-    let mut resp = scim_json(status, &doc);
+) -> Result<HttpResponse, ScimError> {
+    let etag = row.etag();
+    let location = (status == StatusCode::CREATED)
+        .then(|| format!("{}{}/{}", ctx.base_url, rt.endpoint, row.id));
+    let mut resp = scim_text(status, render_row(ctx, rt, projection, row, &related)?);
     set_etag(&mut resp, &etag);
-    if status == StatusCode::CREATED {
-        let location = format!("{}{}/{id}", ctx.base_url, rt.endpoint);
-        if let Ok(v) = header::HeaderValue::from_str(&location) {
-            resp.headers_mut().insert(header::LOCATION, v);
-        }
+    if let Some(v) = location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(header::LOCATION, v);
     }
-    resp
+    Ok(resp)
 }
 
 /// Sets the `ETag` header of an answer about one resource.
@@ -491,9 +492,9 @@ fn set_etag(resp: &mut HttpResponse, etag: &str) {
     }
 }
 
-/// A 200 SCIM answer whose body is already JSON text.
-fn scim_text(body: String) -> HttpResponse {
-    HttpResponse::Ok()
+/// A SCIM answer whose body is already JSON text.
+fn scim_text(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
         .body(body)
 }
@@ -523,7 +524,10 @@ async fn get(
             return Ok(resp);
         }
     }
-    let mut resp = scim_text(render_row(&ctx, rt, &projection, row, &related)?);
+    let mut resp = scim_text(
+        StatusCode::OK,
+        render_row(&ctx, rt, &projection, row, &related)?,
+    );
     set_etag(&mut resp, &etag);
     Ok(resp)
 }
@@ -602,17 +606,17 @@ async fn create_resource(
                 configuration::apply(&mut doc, &applied);
             }
         }
-        let stored = store.create_resource(&tenant_id, rt, doc, &members, now, Some(&log))?;
-        with_related(&store, &tenant_id, related, stored)
+        let row = store.create_resource(&tenant_id, rt, doc, &members, now, Some(&log))?;
+        // A user just created is in no group: only a new group's members are read.
+        let related = if rt.name == "User" {
+            Related::Nothing
+        } else {
+            related
+        };
+        with_related(&store, &tenant_id, related, row)
     })
     .await?;
-    Ok(respond_one(
-        ctx,
-        rt,
-        &projection,
-        loaded,
-        StatusCode::CREATED,
-    ))
+    respond_one(ctx, rt, &projection, loaded, StatusCode::CREATED)
 }
 
 async fn replace(
@@ -648,7 +652,7 @@ async fn replace_resource(
     let log = write_log(req, ctx, StatusCode::OK);
     let id = id.to_string();
     let loaded = blocking(move || {
-        let stored = store.update_resource(
+        let row = store.update_resource(
             &tenant_id,
             rt,
             &id,
@@ -659,11 +663,11 @@ async fn replace_resource(
             },
             |current| {
                 crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
-                let mut doc = normalized.doc;
+                let mut doc = normalized.doc.clone();
                 configuration::carry_over(&current.doc, &mut doc);
                 let members = if rt.name == "Group" {
                     vec![MemberChange::ReplaceAll(
-                        normalized.members.unwrap_or_default(),
+                        normalized.members.clone().unwrap_or_default(),
                     )]
                 } else {
                     Vec::new()
@@ -674,10 +678,10 @@ async fn replace_resource(
                 })
             },
         )?;
-        with_related(&store, &tenant_id, related, stored)
+        with_related(&store, &tenant_id, related, row)
     })
     .await?;
-    Ok(respond_one(ctx, rt, &projection, loaded, StatusCode::OK))
+    respond_one(ctx, rt, &projection, loaded, StatusCode::OK)
 }
 
 async fn patch(
@@ -726,8 +730,8 @@ async fn patch_resource(
     } else {
         related_for(rt, &projection)
     };
-    let (stored, related) = blocking(move || {
-        let stored = store.update_resource(
+    let (row, related) = blocking(move || {
+        let row = store.update_resource(
             &tenant_id,
             rt,
             &id,
@@ -745,21 +749,15 @@ async fn patch_resource(
                 })
             },
         )?;
-        with_related(&store, &tenant_id, related, stored)
+        with_related(&store, &tenant_id, related, row)
     })
     .await?;
     if no_content {
         let mut resp = HttpResponse::NoContent().finish();
-        set_etag(&mut resp, &stored.etag());
+        set_etag(&mut resp, &row.etag());
         return Ok(resp);
     }
-    Ok(respond_one(
-        ctx,
-        rt,
-        &projection,
-        (stored, related),
-        StatusCode::OK,
-    ))
+    respond_one(ctx, rt, &projection, (row, related), StatusCode::OK)
 }
 
 async fn delete(

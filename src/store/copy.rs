@@ -157,8 +157,13 @@ const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "resource_counts",
-        columns: &[("tenant_id", T), ("resource_type", T), ("n", Int)],
-        key: &["tenant_id", "resource_type"],
+        columns: &[
+            ("tenant_id", T),
+            ("resource_type", T),
+            ("shard", Int),
+            ("n", Int),
+        ],
+        key: &["tenant_id", "resource_type", "shard"],
     },
     TableSpec {
         name: "provisioning_log",

@@ -149,21 +149,14 @@ pub struct WriteLog {
 }
 
 impl WriteLog {
+    /// The log row of a write of resource `id`, named by its `userName` / `displayName`.
     fn entry(
         &self,
         rt: &ResourceType,
         id: &str,
-        doc: Option<&Value>,
+        name: Option<&str>,
         now: DateTime<Utc>,
     ) -> ProvisioningEntry {
-        let name = doc.and_then(|d| {
-            d.get(if rt.name == "User" {
-                "userName"
-            } else {
-                "displayName"
-            })
-            .and_then(Value::as_str)
-        });
         ProvisioningEntry::new(
             &self.method,
             Some(rt.name),
@@ -175,6 +168,21 @@ impl WriteLog {
             now,
         )
     }
+}
+
+/// The attribute that names a resource and is unique in its tenant (case-insensitively):
+/// a User's `userName`, a Group's `displayName`.
+fn unique_attribute(rt: &ResourceType) -> &'static str {
+    if rt.name == "User" {
+        "userName"
+    } else {
+        "displayName"
+    }
+}
+
+/// A resource's unique name as its document spells it.
+fn unique_name_of<'a>(rt: &ResourceType, doc: &'a Value) -> Option<&'a str> {
+    doc.get(unique_attribute(rt)).and_then(Value::as_str)
 }
 
 /// The conditions and bookkeeping of an update or delete.
@@ -212,14 +220,8 @@ struct Indexed {
 }
 
 fn indexed(rt: &ResourceType, doc: &Value) -> ScimResult<Indexed> {
-    let unique_attr = if rt.name == "User" {
-        "userName"
-    } else {
-        "displayName"
-    };
-    let unique_name = doc
-        .get(unique_attr)
-        .and_then(Value::as_str)
+    let unique_attr = unique_attribute(rt);
+    let unique_name = unique_name_of(rt, doc)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ScimError::invalid_value(format!("'{unique_attr}' is required")))?;
     let emails = doc
@@ -295,6 +297,170 @@ struct TypedResourceRow {
     row: ResourceRow,
 }
 
+/// The version of a resource (of type `rt`), without reading its document.
+fn current_version(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    id: &str,
+) -> ScimResult<Option<i64>> {
+    #[derive(QueryableByName)]
+    struct TypedVersion {
+        #[diesel(sql_type = Text)]
+        resource_type: String,
+        #[diesel(sql_type = BigInt)]
+        version: i64,
+    }
+    let mut q = Sql::new("SELECT r.resource_type, r.version FROM resources r WHERE r.tenant_id = ");
+    q.text(tenant).push(" AND r.id = ").text(id);
+    Ok(conn
+        .first::<TypedVersion>(&q)?
+        .filter(|t| t.resource_type == rt.name)
+        .map(|t| t.version))
+}
+
+/// An update worked out against one version of a resource (`current`): what the write
+/// turn stores while the resource is still at that version.
+struct PlannedUpdate {
+    current: ResourceRow,
+    /// The new document, when it differs from the current one.
+    doc: Option<NewDocument>,
+    /// The name the provisioning log shows (`userName` / `displayName` after the update).
+    name: Option<String>,
+    members: Vec<MemberChange>,
+}
+
+/// A changed document, serialised, with its indexed values.
+struct NewDocument {
+    text: String,
+    search: String,
+    idx: Indexed,
+    emails_changed: bool,
+}
+
+fn plan_update(
+    rt: &ResourceType,
+    row: ResourceRow,
+    change: &impl Fn(&StoredResource) -> ScimResult<Update>,
+) -> ScimResult<PlannedUpdate> {
+    let parsed = row.clone().into_resource()?;
+    let update = change(&parsed)?;
+    let doc = match update.doc {
+        Some(doc) if doc != parsed.doc => {
+            let idx = indexed(rt, &doc)?;
+            Some((doc, idx))
+        }
+        _ => None,
+    };
+    let shown = doc.as_ref().map_or(&parsed.doc, |(d, _)| d);
+    let name = unique_name_of(rt, shown).map(str::to_string);
+    let doc = match doc {
+        Some((doc, idx)) => Some(NewDocument {
+            text: doc.to_string(),
+            search: search_document(&doc, rt).to_string(),
+            emails_changed: indexed(rt, &parsed.doc)?.emails != idx.emails,
+            idx,
+        }),
+        None => None,
+    };
+    Ok(PlannedUpdate {
+        current: row,
+        doc,
+        name,
+        members: update.members,
+    })
+}
+
+/// Writes a planned update (in the write transaction that checked its version).
+fn store_update(
+    c: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    plan: PlannedUpdate,
+    now: DateTime<Utc>,
+    log: Option<&WriteLog>,
+) -> ScimResult<ResourceRow> {
+    let PlannedUpdate {
+        current,
+        doc,
+        name,
+        members,
+    } = plan;
+    let id = current.id.as_str();
+    let mut changed = doc.is_some();
+    for mc in &members {
+        let n = match mc {
+            MemberChange::Add(list) => add_members(c, tenant, id, list)?,
+            MemberChange::Remove(ids) => remove_members(c, tenant, id, Some(ids))?,
+            MemberChange::RemoveAll => remove_members(c, tenant, id, None)?,
+            MemberChange::ReplaceAll(list) => {
+                remove_members(c, tenant, id, None)? + add_members(c, tenant, id, list)?
+            }
+            MemberChange::RemoveMatching(filter) => {
+                let members = load_members(c, tenant, &[id.to_string()])?;
+                let attr = rt
+                    .core_attribute("members")
+                    .ok_or_else(|| ScimError::invalid_path("no members attribute"))?;
+                let ids: Vec<String> = members
+                    .into_iter()
+                    .filter(|m| {
+                        let element = serde_json::json!({
+                            "value": m.member_id,
+                            "type": m.member_type,
+                            "display": m.display,
+                        });
+                        crate::filter::eval::matches_element(filter, &element, attr)
+                    })
+                    .map(|m| m.member_id)
+                    .collect();
+                remove_members(c, tenant, id, Some(&ids))?
+            }
+        };
+        changed |= n > 0;
+    }
+    if let Some(log) = log {
+        insert_provisioning(c, tenant, &log.entry(rt, id, name.as_deref(), now))?;
+    }
+    if !changed {
+        return Ok(current);
+    }
+    let ts = format_timestamp(now);
+    let mut q = Sql::new("UPDATE resources SET ");
+    if let Some(new) = &doc {
+        q.push("unique_name = ")
+            .text(new.idx.unique_name.as_str())
+            .push(", display_name = ")
+            .opt_text(new.idx.display_name.clone())
+            .push(", external_id = ")
+            .opt_text(new.idx.external_id.clone())
+            .push(", doc = ")
+            .text(new.text.as_str())
+            .push(", search_doc = ")
+            .text(new.search.as_str())
+            .push(", ");
+    }
+    // A members-only change (a group member add/remove) moves only `meta` on: the
+    // document and its indexed values stay.
+    q.push("last_modified = ")
+        .text(ts.as_str())
+        .push(", version = version + 1 WHERE tenant_id = ")
+        .text(tenant)
+        .push(" AND id = ")
+        .text(id);
+    c.execute(&q)?;
+    // The side rows only when the emails changed (not on every displayName PATCH).
+    if let Some(new) = doc.as_ref().filter(|d| d.emails_changed) {
+        write_emails(c, tenant, id, &new.idx)?;
+    }
+    Ok(ResourceRow {
+        version: current.version + 1,
+        last_modified: ts,
+        doc: doc.map_or(current.doc, |d| d.text),
+        id: current.id,
+        created: current.created,
+    })
+}
+
 fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> ScimResult<()> {
     let mut del = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
     del.text(tenant).push(" AND resource_id = ").text(id);
@@ -350,7 +516,8 @@ fn count_query(tenant: &str, rt: &ResourceType, filtered: bool, cond: Sql) -> Sq
         count.append(cond);
         count
     } else {
-        let mut count = Sql::new("SELECT n FROM resource_counts WHERE tenant_id = ");
+        let mut count =
+            Sql::new("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM resource_counts WHERE tenant_id = ");
         count
             .text(tenant)
             .push(" AND resource_type = ")
@@ -359,22 +526,41 @@ fn count_query(tenant: &str, rt: &ResourceType, filtered: bool, cond: Sql) -> Sq
     }
 }
 
-/// Keeps `resource_counts` in step with a create (+1) or delete (-1).
+/// Keeps `resource_counts` in step with a create (+1) or delete (-1) of resource `id`.
 fn count_resources(
     conn: &mut Conn<'_>,
     tenant: &str,
     rt: &ResourceType,
+    id: &str,
     delta: i64,
 ) -> ScimResult<()> {
-    let mut q = Sql::new("INSERT INTO resource_counts (tenant_id, resource_type, n) VALUES (");
+    let mut q =
+        Sql::new("INSERT INTO resource_counts (tenant_id, resource_type, shard, n) VALUES (");
     q.text(tenant)
         .push(", ")
         .text(rt.name)
         .push(", ")
-        .int(delta.max(0))
-        .push(") ON CONFLICT (tenant_id, resource_type) DO UPDATE SET n = resource_counts.n + ")
+        .int(count_shard(conn.dialect(), id))
+        .push(", ")
+        .int(delta)
+        .push(") ON CONFLICT (tenant_id, resource_type, shard) DO UPDATE SET n = resource_counts.n + ")
         .int(delta);
     conn.execute(&q).map(|_| ())
+}
+
+/// The `resource_counts` row a create or delete of `id` moves. PostgreSQL keeps 16 per
+/// tenant and type, chosen by the first hex digit of the (random) id, so that concurrent
+/// creates do not queue on one row lock held until their commit; a resource's delete moves
+/// the row its create moved. SQLite runs one write transaction at a time: one row.
+fn count_shard(dialect: Dialect, id: &str) -> i64 {
+    match dialect {
+        Dialect::Sqlite => 0,
+        Dialect::Postgres => id
+            .chars()
+            .next()
+            .and_then(|c| c.to_digit(16))
+            .map_or(0, i64::from),
+    }
 }
 
 /// Adds members; returns how many were new. Unknown ids are a 400 (nothing is written).
@@ -809,8 +995,9 @@ impl Store {
         })
     }
 
-    /// Creates a resource (and, for a Group, its initial members) in one transaction.
-    /// A duplicate `userName` / group `displayName` is a 409 from the unique index.
+    /// Creates a resource (and, for a Group, its initial members) in one transaction and
+    /// returns it as stored. A duplicate `userName` / group `displayName` is a 409 from the
+    /// unique index.
     pub fn create_resource(
         &self,
         tenant: &str,
@@ -819,7 +1006,7 @@ impl Store {
         members: &[MemberRef],
         now: DateTime<Utc>,
         log: Option<&WriteLog>,
-    ) -> ScimResult<StoredResource> {
+    ) -> ScimResult<ResourceRow> {
         let idx = indexed(rt, &doc)?;
         let id = uuid::Uuid::new_v4().to_string();
         let ts = format_timestamp(now);
@@ -852,138 +1039,66 @@ impl Store {
             c.execute(&q)?;
             write_emails(c, tenant, &id, &idx)?;
             add_members(c, tenant, &id, members)?;
-            count_resources(c, tenant, rt, 1)?;
+            count_resources(c, tenant, rt, &id, 1)?;
             if let Some(log) = log {
-                insert_provisioning(c, tenant, &log.entry(rt, &id, Some(&doc), now))?;
+                insert_provisioning(c, tenant, &log.entry(rt, &id, unique_name_of(rt, &doc), now))?;
             }
             Ok(())
         })?;
-        Ok(StoredResource {
+        Ok(ResourceRow {
             id,
             created: ts.clone(),
             last_modified: ts,
             version: 1,
-            doc,
+            doc: text,
         })
     }
 
-    /// Read-modify-write of one resource under a row lock: `change` sees the current
-    /// version and returns the update. `If-Match` mismatch → 412. Nothing changes (and the
-    /// version stays) when the update changes nothing.
+    /// Read-modify-write of one resource: `change` sees the current version and returns
+    /// the update; the resource is returned as stored. `If-Match` mismatch → 412. Nothing
+    /// changes (and the version stays) when the update changes nothing.
+    ///
+    /// PostgreSQL reads the resource under a row lock and works out the update in its
+    /// transaction. SQLite runs one write transaction at a time, so everything that needs no
+    /// lock (parsing the stored document, `change`, serialising the result) is done before
+    /// the write turn, against the version read then; in the turn only that version is
+    /// checked, and the update is worked out again when another write came in between.
     pub fn update_resource(
         &self,
         tenant: &str,
         rt: &ResourceType,
         id: &str,
         opts: WriteOptions<'_>,
-        change: impl FnOnce(&StoredResource) -> ScimResult<Update>,
-    ) -> ScimResult<StoredResource> {
+        change: impl Fn(&StoredResource) -> ScimResult<Update>,
+    ) -> ScimResult<ResourceRow> {
         let WriteOptions { if_match, now, log } = opts;
+        let early = match self.dialect() {
+            Dialect::Sqlite => self
+                .read(|c| select_row(c, tenant, rt, id, false))?
+                .and_then(|row| plan_update(rt, row, &change).ok()),
+            Dialect::Postgres => None,
+        };
         self.write(|c| {
-            let current = select_one(c, tenant, rt, id, true)?
-                .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
+            let plan = match early {
+                Some(plan) if current_version(c, tenant, rt, id)? == Some(plan.current.version) => {
+                    plan
+                }
+                _ => {
+                    let row = select_row(c, tenant, rt, id, true)?.ok_or_else(|| {
+                        ScimError::not_found(format!("{} {id} not found", rt.name))
+                    })?;
+                    plan_update(rt, row, &change)?
+                }
+            };
             if let Some(tag) = if_match {
-                if !if_match_allows(tag, current.version) {
+                if !if_match_allows(tag, plan.current.version) {
                     return Err(ScimError::precondition_failed(format!(
                         "version mismatch: the resource is at {}",
-                        current.etag()
+                        plan.current.etag()
                     )));
                 }
             }
-            let update = change(&current)?;
-            let mut changed = false;
-            let doc = match update.doc {
-                Some(doc) if doc != current.doc => {
-                    changed = true;
-                    doc
-                }
-                _ => current.doc.clone(),
-            };
-            let doc_changed = changed;
-            for mc in &update.members {
-                let n = match mc {
-                    MemberChange::Add(list) => add_members(c, tenant, id, list)?,
-                    MemberChange::Remove(ids) => remove_members(c, tenant, id, Some(ids))?,
-                    MemberChange::RemoveAll => remove_members(c, tenant, id, None)?,
-                    MemberChange::ReplaceAll(list) => {
-                        remove_members(c, tenant, id, None)? + add_members(c, tenant, id, list)?
-                    }
-                    MemberChange::RemoveMatching(filter) => {
-                        let members = load_members(c, tenant, &[id.to_string()])?;
-                        let attr = rt
-                            .core_attribute("members")
-                            .ok_or_else(|| ScimError::invalid_path("no members attribute"))?;
-                        let ids: Vec<String> = members
-                            .into_iter()
-                            .filter(|m| {
-                                let element = serde_json::json!({
-                                    "value": m.member_id,
-                                    "type": m.member_type,
-                                    "display": m.display,
-                                });
-                                crate::filter::eval::matches_element(filter, &element, attr)
-                            })
-                            .map(|m| m.member_id)
-                            .collect();
-                        remove_members(c, tenant, id, Some(&ids))?
-                    }
-                };
-                changed |= n > 0;
-            }
-            if let Some(log) = log {
-                insert_provisioning(c, tenant, &log.entry(rt, id, Some(&doc), now))?;
-            }
-            if !changed {
-                return Ok(current);
-            }
-            let ts = format_timestamp(now);
-            if !doc_changed {
-                // Only memberships changed (a group member add/remove): the document and
-                // its indexed values stay; only `meta` moves on.
-                let mut q = Sql::new("UPDATE resources SET last_modified = ");
-                q.text(ts.as_str())
-                    .push(", version = version + 1 WHERE tenant_id = ")
-                    .text(tenant)
-                    .push(" AND id = ")
-                    .text(id);
-                c.execute(&q)?;
-                return Ok(StoredResource {
-                    id: current.id,
-                    created: current.created,
-                    last_modified: ts,
-                    version: current.version + 1,
-                    doc,
-                });
-            }
-            let idx = indexed(rt, &doc)?;
-            let mut q = Sql::new("UPDATE resources SET unique_name = ");
-            q.text(idx.unique_name.as_str())
-                .push(", display_name = ")
-                .opt_text(idx.display_name.clone())
-                .push(", external_id = ")
-                .opt_text(idx.external_id.clone())
-                .push(", doc = ")
-                .text(doc.to_string())
-                .push(", search_doc = ")
-                .text(search_document(&doc, rt).to_string())
-                .push(", last_modified = ")
-                .text(ts.as_str())
-                .push(", version = version + 1 WHERE tenant_id = ")
-                .text(tenant)
-                .push(" AND id = ")
-                .text(id);
-            c.execute(&q)?;
-            // The side rows only when the emails changed (not on every displayName PATCH).
-            if indexed(rt, &current.doc)?.emails != idx.emails {
-                write_emails(c, tenant, id, &idx)?;
-            }
-            Ok(StoredResource {
-                id: current.id,
-                created: current.created,
-                last_modified: ts,
-                version: current.version + 1,
-                doc,
-            })
+            store_update(c, tenant, rt, plan, now, log)
         })
     }
 
@@ -1018,12 +1133,16 @@ impl Store {
             let mut q = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
             q.text(tenant).push(" AND resource_id = ").text(id);
             c.execute(&q)?;
-            count_resources(c, tenant, rt, -1)?;
+            count_resources(c, tenant, rt, id, -1)?;
             let mut q = Sql::new("DELETE FROM resources WHERE tenant_id = ");
             q.text(tenant).push(" AND id = ").text(id);
             c.execute(&q)?;
             if let Some(log) = log {
-                insert_provisioning(c, tenant, &log.entry(rt, id, Some(&current.doc), now))?;
+                insert_provisioning(
+                    c,
+                    tenant,
+                    &log.entry(rt, id, unique_name_of(rt, &current.doc), now),
+                )?;
             }
             Ok(())
         })

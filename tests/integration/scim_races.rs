@@ -6,7 +6,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{enc, patch_op, TestEnv};
+use crate::support::{enc, patch_op, Backend, TestEnv};
 
 /// `name` with the letters' case varied by the bits of `i`.
 fn case_variant(name: &str, i: usize) -> String {
@@ -227,3 +227,102 @@ both_backends!(
         assert_eq!(u["meta"]["version"], format!("W/\"{}\"", 2 + attrs.len()));
     }
 );
+
+both_backends!(
+    list_total_follows_parallel_creates_and_deletes,
+    |env: TestEnv| async move {
+        // The unfiltered total is a kept count (several rows per tenant on PostgreSQL, so
+        // that parallel creates do not queue on one): it must equal what a filter counts.
+        let created = join_all((0..40).map(|i| {
+            let env = &env;
+            async move { env.create_user(&format!("counted{i:02}@example.com")).await }
+        }))
+        .await;
+        let deletes = join_all(created.iter().take(15).map(|id| {
+            let env = &env;
+            async move { env.delete(&format!("/Users/{id}")).await }
+        }))
+        .await;
+        assert!(deletes.iter().all(|r| r.status == StatusCode::NO_CONTENT));
+        // A delete of an unknown id counts nothing.
+        env.delete(&format!("/Users/{}", created[0]))
+            .await
+            .assert_error(404, None);
+        let total = env.get_ok("/Users?count=0").await;
+        assert_eq!(total["totalResults"], 25, "{total}");
+        let counted = env
+            .get_ok(&format!(
+                "/Users?count=0&filter={}",
+                enc("userName sw \"counted\"")
+            ))
+            .await;
+        assert_eq!(counted["totalResults"], 25, "{counted}");
+        // Another tenant's count is its own.
+        let (other_tenant, other_token, _) = env.new_tenant("count-neighbour").await;
+        let other = env
+            .send(
+                Method::GET,
+                &format!("/scim/v2/{other_tenant}/Users?count=0"),
+                None,
+                &[("authorization", format!("Bearer {other_token}"))],
+            )
+            .await;
+        assert_eq!(other.body["totalResults"], 0, "{}", other.raw);
+    }
+);
+
+/// SQLite works a PUT or PATCH out before the write turn, against the version it read; a
+/// write that lands in between must not be lost: the update is worked out again.
+#[actix_web::test]
+async fn an_update_planned_on_an_older_version_is_worked_out_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use scimd::store::resources::{Update, WriteOptions};
+
+    let env = TestEnv::new(Backend::Sqlite).await.expect("sqlite env");
+    let id = env.create_user("planned@example.com").await;
+    let store = env.store().clone();
+    let tenant = env.tenant_id.clone();
+    let user_id = id.clone();
+    let (row, calls) = actix_web::web::block(move || {
+        let rt = &scimd::schema::Registry::get().user;
+        let opts = WriteOptions {
+            if_match: None,
+            now: chrono::Utc::now(),
+            log: None,
+        };
+        let calls = AtomicUsize::new(0);
+        let row = store
+            .update_resource(&tenant, rt, &user_id, opts, |current| {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // Another writer, between this update's planning and its turn.
+                    store
+                        .update_resource(&tenant, rt, &user_id, opts, |other| {
+                            let mut doc = other.doc.clone();
+                            doc["displayName"] = json!("Changed In Between");
+                            Ok(Update {
+                                doc: Some(doc),
+                                members: Vec::new(),
+                            })
+                        })
+                        .expect("the other write");
+                }
+                let mut doc = current.doc.clone();
+                doc["title"] = json!("Planned");
+                Ok(Update {
+                    doc: Some(doc),
+                    members: Vec::new(),
+                })
+            })
+            .expect("update");
+        (row, calls.into_inner())
+    })
+    .await
+    .expect("block");
+    assert_eq!(calls, 2, "worked out again on the newer version");
+    assert_eq!(row.version, 3);
+    let user = env.get_ok(&format!("/Users/{id}")).await;
+    assert_eq!(user["displayName"], "Changed In Between", "{user}");
+    assert_eq!(user["title"], "Planned", "{user}");
+    assert_eq!(user["meta"]["version"], "W/\"3\"", "{user}");
+}
