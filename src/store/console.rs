@@ -481,6 +481,11 @@ pub(crate) fn insert_provisioning(
     tenant: &str,
     entry: &ProvisioningEntry,
 ) -> ScimResult<()> {
+    c.execute(&provisioning_insert(tenant, entry)).map(|_| ())
+}
+
+/// The `INSERT` of a provisioning-log row (run with a write's other statements).
+pub(crate) fn provisioning_insert(tenant: &str, entry: &ProvisioningEntry) -> Sql {
     let mut q = Sql::new(
         "INSERT INTO provisioning_log (tenant_id, id, at, token_id, token_name, method, resource_type, resource_id, resource_name, outcome, status, detail) VALUES (",
     );
@@ -506,7 +511,7 @@ pub(crate) fn insert_provisioning(
         .push(", ")
         .opt_text(entry.detail.clone())
         .push(")");
-    c.execute(&q).map(|_| ())
+    q
 }
 
 impl ProvisioningEntry {

@@ -16,7 +16,7 @@ use crate::filter::{AttrPath, Filter};
 use crate::patch::MemberChange;
 use crate::resource::{search_document, MemberRef};
 use crate::schema::ResourceType;
-use crate::store::console::{insert_provisioning, ProvisioningEntry};
+use crate::store::console::{insert_provisioning, provisioning_insert, ProvisioningEntry};
 
 /// A User or Group as stored: the document (without `id`, `meta`, `members`, `groups`)
 /// and the metadata the server keeps.
@@ -418,10 +418,9 @@ fn store_update(
         };
         changed |= n > 0;
     }
-    if let Some(log) = log {
-        insert_provisioning(c, tenant, &log.entry(rt, id, name.as_deref(), now))?;
-    }
+    let log = log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name.as_deref(), now)));
     if !changed {
+        c.execute_all(log.into_iter().collect())?;
         return Ok(current);
     }
     let ts = format_timestamp(now);
@@ -447,11 +446,13 @@ fn store_update(
         .text(tenant)
         .push(" AND id = ")
         .text(id);
-    c.execute(&q)?;
+    let mut statements = vec![q];
     // The side rows only when the emails changed (not on every displayName PATCH).
     if let Some(new) = doc.as_ref().filter(|d| d.emails_changed) {
-        write_emails(c, tenant, id, &new.idx)?;
+        statements.extend(email_statements(tenant, id, &new.idx, true));
     }
+    statements.extend(log);
+    c.execute_all(statements)?;
     Ok(ResourceRow {
         version: current.version + 1,
         last_modified: ts,
@@ -461,10 +462,15 @@ fn store_update(
     })
 }
 
-fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> ScimResult<()> {
-    let mut del = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
-    del.text(tenant).push(" AND resource_id = ").text(id);
-    conn.execute(&del)?;
+/// The statements that write a resource's email side rows; `replace` deletes the old ones
+/// first (an update; a new resource has none).
+fn email_statements(tenant: &str, id: &str, idx: &Indexed, replace: bool) -> Vec<Sql> {
+    let mut statements = Vec::with_capacity(idx.emails.len() + 1);
+    if replace {
+        let mut del = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
+        del.text(tenant).push(" AND resource_id = ").text(id);
+        statements.push(del);
+    }
     for (value_type, value, primary) in &idx.emails {
         let mut ins = Sql::new(
             "INSERT INTO resource_values (tenant_id, resource_id, attribute, value_type, value, is_primary) VALUES (",
@@ -479,9 +485,9 @@ fn write_emails(conn: &mut Conn<'_>, tenant: &str, id: &str, idx: &Indexed) -> S
             .push(", ")
             .int(i64::from(*primary))
             .push(")");
-        conn.execute(&ins)?;
+        statements.push(ins);
     }
-    Ok(())
+    statements
 }
 
 /// Whether a page at `offset` is read with a deferred join (the ids of the page first, from
@@ -526,26 +532,21 @@ fn count_query(tenant: &str, rt: &ResourceType, filtered: bool, cond: Sql) -> Sq
     }
 }
 
-/// Keeps `resource_counts` in step with a create (+1) or delete (-1) of resource `id`.
-fn count_resources(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    rt: &ResourceType,
-    id: &str,
-    delta: i64,
-) -> ScimResult<()> {
+/// The statement that keeps `resource_counts` in step with a create (+1) or delete (-1)
+/// of resource `id`.
+fn count_statement(dialect: Dialect, tenant: &str, rt: &ResourceType, id: &str, delta: i64) -> Sql {
     let mut q =
         Sql::new("INSERT INTO resource_counts (tenant_id, resource_type, shard, n) VALUES (");
     q.text(tenant)
         .push(", ")
         .text(rt.name)
         .push(", ")
-        .int(count_shard(conn.dialect(), id))
+        .int(count_shard(dialect, id))
         .push(", ")
         .int(delta)
         .push(") ON CONFLICT (tenant_id, resource_type, shard) DO UPDATE SET n = resource_counts.n + ")
         .int(delta);
-    conn.execute(&q).map(|_| ())
+    q
 }
 
 /// The `resource_counts` row a create or delete of `id` moves. PostgreSQL keeps 16 per
@@ -1036,14 +1037,20 @@ impl Store {
                 .push(", ")
                 .text(search.as_str())
                 .push(")");
-            c.execute(&q)?;
-            write_emails(c, tenant, &id, &idx)?;
-            add_members(c, tenant, &id, members)?;
-            count_resources(c, tenant, rt, &id, 1)?;
-            if let Some(log) = log {
-                insert_provisioning(c, tenant, &log.entry(rt, &id, unique_name_of(rt, &doc), now))?;
+            let mut statements = vec![q];
+            statements.extend(email_statements(tenant, &id, &idx, false));
+            if !members.is_empty() {
+                // The members' insert counts its rows (unknown ids are a 400): on its own,
+                // after the group's row.
+                c.execute_all(std::mem::take(&mut statements))?;
+                add_members(c, tenant, &id, members)?;
             }
-            Ok(())
+            statements.push(count_statement(c.dialect(), tenant, rt, &id, 1));
+            if let Some(log) = log {
+                let entry = log.entry(rt, &id, unique_name_of(rt, &doc), now);
+                statements.push(provisioning_insert(tenant, &entry));
+            }
+            c.execute_all(statements)
         })?;
         Ok(ResourceRow {
             id,
@@ -1133,7 +1140,7 @@ impl Store {
             let mut q = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
             q.text(tenant).push(" AND resource_id = ").text(id);
             c.execute(&q)?;
-            count_resources(c, tenant, rt, id, -1)?;
+            c.execute(&count_statement(c.dialect(), tenant, rt, id, -1))?;
             let mut q = Sql::new("DELETE FROM resources WHERE tenant_id = ");
             q.text(tenant).push(" AND id = ").text(id);
             c.execute(&q)?;
