@@ -180,3 +180,78 @@ fn spawn_retention(store: Store, days: i64) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::{test, web, App};
+
+    /// Captures what a tracing subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    // In the unit tests (not the integration tests, whose parallel requests would race
+    // this test's subscriber for tracing's global per-callsite interest cache).
+    #[actix_web::test]
+    async fn every_request_is_logged_once_with_its_id_and_never_its_headers() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .wrap_fn(super::trace_request)
+                .route("/scim/v2/{tenant}/Users", web::get().to(|| async { "[]" })),
+        )
+        .await;
+        let mut ids = Vec::new();
+        for (uri, status) in [("/scim/v2/t1/Users?count=0", 200), ("/elsewhere", 404)] {
+            let req = test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("authorization", "Bearer secret-token-value"))
+                .to_request();
+            let resp = test::call_service(&app, req).await;
+            assert_eq!(resp.status().as_u16(), status);
+            let id = resp
+                .headers()
+                .get("x-request-id")
+                .expect("X-Request-Id")
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(id.len(), 32, "{id}");
+            let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let lines: Vec<&str> = log.lines().filter(|l| l.contains(&id)).collect();
+            assert_eq!(lines.len(), 1, "one access line per request:\n{log}");
+            let path = uri.split('?').next().unwrap();
+            for part in [
+                " INFO ".to_string(),
+                format!("request_id={id}"),
+                "method=GET".to_string(),
+                format!("path={path}"),
+                format!("status={status}"),
+                "elapsed_us=".to_string(),
+            ] {
+                assert!(lines[0].contains(&part), "{part} not in {}", lines[0]);
+            }
+            assert!(!log.contains("secret-token-value"), "{log}");
+            ids.push(id);
+        }
+        assert_ne!(ids[0], ids[1]);
+    }
+}
