@@ -38,7 +38,7 @@ impl Store {
                     }
                     q.text(id.as_str());
                 }
-                q.push(") GROUP BY group_id");
+                q.push(") GROUP BY group_id").shaped_by_input();
                 for row in c.load::<GroupCount>(&q)? {
                     counts.insert(row.group_id, row.n);
                 }

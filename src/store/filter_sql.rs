@@ -86,8 +86,14 @@ impl<'a> FilterCompiler<'a> {
         }
     }
 
-    /// The SQL condition for `filter`.
+    /// The SQL condition of `filter` (its text is shaped by the client's filter).
     pub fn compile(&self, filter: &Filter) -> ScimResult<Sql> {
+        let mut condition = self.condition(filter)?;
+        condition.shaped_by_input();
+        Ok(condition)
+    }
+
+    fn condition(&self, filter: &Filter) -> ScimResult<Sql> {
         match filter {
             Filter::And(a, b) | Filter::Or(a, b) => {
                 let op = if matches!(filter, Filter::And(..)) {
@@ -96,16 +102,16 @@ impl<'a> FilterCompiler<'a> {
                     " OR "
                 };
                 let mut s = Sql::new("(");
-                s.append(self.compile(a)?)
+                s.append(self.condition(a)?)
                     .push(op)
-                    .append(self.compile(b)?)
+                    .append(self.condition(b)?)
                     .push(")");
                 Ok(s)
             }
             Filter::Not(inner) => {
                 // NOT over SQL NULL stays NULL; COALESCE makes "not (missing eq x)" true.
                 let mut s = Sql::new("(NOT COALESCE(");
-                s.append(self.compile(inner)?).push(", FALSE))");
+                s.append(self.condition(inner)?).push(", FALSE))");
                 Ok(s)
             }
             Filter::Attr { path, test } => self.attr(path, test),

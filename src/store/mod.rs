@@ -144,8 +144,8 @@ impl Conn<'_> {
     /// Runs a statement; returns the number of rows affected.
     pub fn execute(&mut self, q: &Sql) -> ScimResult<usize> {
         let n = match self {
-            Conn::Sqlite(c) => SqlRef(q).execute(*c)?,
-            Conn::Postgres(c) => SqlRef(q).execute(*c)?,
+            Conn::Sqlite(c) => SqlRef::new(q).execute(*c)?,
+            Conn::Postgres(c) => SqlRef::new(q).execute(*c)?,
         };
         Ok(n)
     }
@@ -170,6 +170,8 @@ impl Conn<'_> {
                     .push(")");
             }
             q.push(" ").append(last);
+            // How many statements go together varies (a user's emails).
+            q.shaped_by_input();
             self.execute(&q)?;
         } else {
             for statement in &statements {
@@ -185,8 +187,8 @@ impl Conn<'_> {
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
         let rows = match self {
-            Conn::Sqlite(c) => SqlRef(q).load::<T>(*c)?,
-            Conn::Postgres(c) => SqlRef(q).load::<T>(*c)?,
+            Conn::Sqlite(c) => SqlRef::new(q).load::<T>(*c)?,
+            Conn::Postgres(c) => SqlRef::new(q).load::<T>(*c)?,
         };
         Ok(rows)
     }
@@ -416,7 +418,7 @@ where
     C: Connection,
     Sql: QueryFragment<C::Backend>,
 {
-    SqlRef(q)
+    SqlRef::new(q)
         .execute(conn)
         .map(|_| ())
         .map_err(|e| format!("{e}"))

@@ -706,7 +706,11 @@ fn load_memberships(
             }
             q.text(id.as_str());
         }
-        q.push(") ORDER BY ").push(key).push(", ").push(joined);
+        q.push(") ORDER BY ")
+            .push(key)
+            .push(", ")
+            .push(joined)
+            .shaped_by_input();
         all.extend(conn.load::<Member>(&q)?);
     }
     Ok(all)

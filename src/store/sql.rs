@@ -2,6 +2,10 @@
 //! backend. Values are always bound, never spliced into the text; diesel renders the
 //! placeholders (`?` or `$n`) for the backend and caches the prepared statement by its text.
 
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{LazyLock, Mutex};
+
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
@@ -18,6 +22,38 @@ pub(crate) struct Count {
 /// Pages of up to this many rows at offset 0 keep their statement cached (SCIM `count` is
 /// at most 1000, the advertised `maxResults`).
 const MAX_CACHED_LIMIT: i64 = 1000;
+
+/// How many statement shapes built from client input stay prepared (see [`ShapeRegistry`]).
+const MAX_INPUT_SHAPES: usize = 512;
+
+/// Statement shapes (SQL texts) that vary with client input (filters, IN lists of any
+/// length, a write's email rows) admitted to diesel's prepared-statement cache. diesel keeps
+/// one prepared statement per distinct text on every pooled connection for the
+/// connection's lifetime; the first `capacity` shapes are admitted and later ones are
+/// prepared for one run only, so that clients cannot grow the caches without bound. The
+/// store's fixed statements are always cached (their number is fixed by the code).
+pub(crate) struct ShapeRegistry {
+    capacity: usize,
+    shapes: Mutex<HashSet<u64>>,
+}
+
+impl ShapeRegistry {
+    pub(crate) fn new(capacity: usize) -> ShapeRegistry {
+        ShapeRegistry {
+            capacity,
+            shapes: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Whether statements of this shape may be cached: known, or admitted now.
+    pub(crate) fn admit(&self, shape: u64) -> bool {
+        let mut shapes = crate::sync::lock(&self.shapes);
+        shapes.contains(&shape) || (shapes.len() < self.capacity && shapes.insert(shape))
+    }
+}
+
+static INPUT_SHAPES: LazyLock<ShapeRegistry> =
+    LazyLock::new(|| ShapeRegistry::new(MAX_INPUT_SHAPES));
 
 /// A bound value.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +76,8 @@ pub struct Sql {
     parts: Vec<Part>,
     /// Not kept in the connection's prepared-statement cache (its text varies with data).
     uncached: bool,
+    /// Its text varies with client input: cached only when its shape is admitted.
+    input_shaped: bool,
 }
 
 impl Sql {
@@ -47,6 +85,7 @@ impl Sql {
         let mut s = Sql {
             parts: Vec::with_capacity(8),
             uncached: false,
+            input_shaped: false,
         };
         s.push(text);
         s
@@ -99,9 +138,40 @@ impl Sql {
         self
     }
 
+    /// Marks the text as shaped by client input (a filter, an IN list): it stays prepared
+    /// only if its shape is admitted (see [`ShapeRegistry`]).
+    pub fn shaped_by_input(&mut self) -> &mut Self {
+        self.input_shaped = true;
+        self
+    }
+
+    /// Whether this statement may be kept in the prepared-statement cache, as decided by
+    /// `registry` for statements shaped by input.
+    pub(crate) fn cacheable_in(&self, registry: &ShapeRegistry) -> bool {
+        !self.uncached && (!self.input_shaped || registry.admit(self.shape()))
+    }
+
+    /// Whether this statement may be kept in the prepared-statement cache.
+    pub(crate) fn cacheable(&self) -> bool {
+        self.cacheable_in(&INPUT_SHAPES)
+    }
+
+    /// A hash of the text (parameters as placeholders).
+    fn shape(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => t.hash(&mut h),
+                Part::Bind(_) => 0u8.hash(&mut h),
+            }
+        }
+        h.finish()
+    }
+
     /// Appends another fragment (text and binds).
     pub fn append(&mut self, other: Sql) -> &mut Self {
         self.uncached |= other.uncached;
+        self.input_shaped |= other.input_shaped;
         for p in other.parts {
             match p {
                 Part::Text(t) => {
@@ -150,9 +220,22 @@ impl Query for Sql {
 impl<Conn> RunQueryDsl<Conn> for Sql {}
 
 /// A borrowed [`Sql`] to run (diesel's run methods take the query by value; this saves
-/// copying its text and values on every run).
+/// copying its text and values on every run), and whether its prepared statement may be
+/// cached ([`Sql::cacheable`], decided once per run).
 #[derive(Clone, Copy)]
-pub struct SqlRef<'a>(pub &'a Sql);
+pub struct SqlRef<'a> {
+    sql: &'a Sql,
+    cache: bool,
+}
+
+impl<'a> SqlRef<'a> {
+    pub fn new(sql: &'a Sql) -> SqlRef<'a> {
+        SqlRef {
+            sql,
+            cache: sql.cacheable(),
+        }
+    }
+}
 
 impl QueryId for SqlRef<'_> {
     type QueryId = ();
@@ -170,8 +253,11 @@ where
     DB: Backend,
     Sql: QueryFragment<DB>,
 {
-    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        self.0.walk_ast(out)
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if !self.cache {
+            out.unsafe_to_cache_prepared();
+        }
+        self.sql.walk_ast(out)
     }
 }
 
@@ -202,5 +288,71 @@ where
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::parse_filter;
+    use crate::schema::Registry;
+    use crate::store::dialect::Dialect;
+    use crate::store::filter_sql::FilterCompiler;
+
+    /// `SELECT … IN (?, …)` with `n` parameters, marked as shaped by input.
+    fn in_list(n: i64) -> Sql {
+        let mut q = Sql::new("SELECT 1 WHERE a IN (");
+        for i in 0..n {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.int(i);
+        }
+        q.push(")").shaped_by_input();
+        q
+    }
+
+    #[test]
+    fn input_shaped_statements_are_cached_up_to_the_registry_capacity() {
+        let registry = ShapeRegistry::new(2);
+        assert!(in_list(1).cacheable_in(&registry));
+        assert!(in_list(2).cacheable_in(&registry));
+        assert!(
+            !in_list(3).cacheable_in(&registry),
+            "a third shape runs uncached"
+        );
+        assert!(
+            in_list(1).cacheable_in(&registry),
+            "known shapes stay cached"
+        );
+        let mut same_shape = Sql::new("SELECT 1 WHERE a IN (");
+        same_shape.int(42).push(")").shaped_by_input();
+        assert!(
+            same_shape.cacheable_in(&registry),
+            "other values, same shape"
+        );
+        // The store's fixed statements are cached whatever the registry holds.
+        assert!(Sql::new("SELECT 2").cacheable_in(&registry));
+        let mut page = Sql::new("SELECT 3");
+        page.limit_offset(10, 20);
+        assert!(
+            !page.cacheable_in(&registry),
+            "pages past the first never are"
+        );
+        // The mark carries into the statement a fragment is appended to.
+        let mut outer = Sql::new("SELECT 4 WHERE ");
+        outer.append(in_list(3));
+        assert!(!outer.cacheable_in(&registry));
+    }
+
+    #[test]
+    fn compiled_filters_are_shaped_by_input() {
+        let rt = &Registry::get().user;
+        let filter = parse_filter("userName eq \"a\" or (title pr and active eq true)").unwrap();
+        let condition = FilterCompiler::new(rt, Dialect::Sqlite, "t")
+            .compile(&filter)
+            .unwrap();
+        assert!(!condition.cacheable_in(&ShapeRegistry::new(0)));
+        assert!(condition.cacheable_in(&ShapeRegistry::new(1)));
     }
 }
