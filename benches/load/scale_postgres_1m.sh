@@ -37,7 +37,7 @@ seed() {  # N PREFIX
 }
 dbsize() { psql -X -At -d "$URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"; }
 log "seed $SMALL users"; seed "$SMALL" seed1
-log "measure @$SMALL"; measure small
+log "measure @$SMALL"; measure small "$SMALL"
 log "seed $((LARGE - SMALL)) more"; seed "$((LARGE - SMALL))" seed2
-log "measure @$LARGE ($(dbsize) database)"; measure large
+log "measure @$LARGE ($(dbsize) database)"; measure large "$LARGE"
 report

@@ -22,7 +22,7 @@ trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; true' EXIT
 T=$("$SCIMD_BIN" --database-url "$URL" --json tenant create --name scale | python3 -c 'import json,sys; print(json.load(sys.stdin)["tenant_id"])')
 K=$("$SCIMD_BIN" --database-url "$URL" --json token create --tenant "$T" --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 log "seed $SMALL users"; python3 "$HERE/seed_sqlite.py" "$DB" "$T" "$SMALL" "$USERS"
-log "measure @$SMALL"; measure small
+log "measure @$SMALL"; measure small "$SMALL"
 log "seed $((LARGE - SMALL)) more"; python3 "$HERE/seed_sqlite.py" "$DB" "$T" "$((LARGE - SMALL))" "$USERS"
-log "measure @$LARGE ($(du -h "$DB" | cut -f1) database)"; measure large
+log "measure @$LARGE ($(du -h "$DB" | cut -f1) database)"; measure large "$LARGE"
 report

@@ -8,6 +8,7 @@ pub mod dialect;
 pub mod directory;
 pub mod filter_sql;
 mod group_commit;
+pub mod page_cursors;
 pub mod resources;
 pub mod sql;
 pub mod tenants;
@@ -125,6 +126,8 @@ pub struct Store {
     /// sleeping in SQLite's busy handler (which made write p99 ~30× p50), and queued
     /// writers are committed together.
     sqlite_writer: std::sync::Arc<group_commit::GroupCommit>,
+    /// Where the pages that clients are paging through go on (seek pagination).
+    page_cursors: std::sync::Arc<page_cursors::PageCursors>,
 }
 
 /// A connection borrowed for one unit of work (inside a transaction for writes).
@@ -273,6 +276,7 @@ impl Store {
                 Store {
                     pool: DbPool::Sqlite(pool),
                     sqlite_writer: Default::default(),
+                    page_cursors: Default::default(),
                 }
             }
             DatabaseUrl::Postgres(url) => {
@@ -287,6 +291,7 @@ impl Store {
                 Store {
                     pool: DbPool::Postgres(pool),
                     sqlite_writer: Default::default(),
+                    page_cursors: Default::default(),
                 }
             }
         };

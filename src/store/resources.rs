@@ -17,6 +17,7 @@ use crate::patch::MemberChange;
 use crate::resource::{search_document, MemberRef};
 use crate::schema::ResourceType;
 use crate::store::console::{insert_provisioning, provisioning_insert, ProvisioningEntry};
+use crate::store::page_cursors::{Cursor, CursorKey};
 
 /// A User or Group as stored: the document (without `id`, `meta`, `members`, `groups`)
 /// and the metadata the server keeps.
@@ -910,16 +911,33 @@ impl Store {
                 .append(FilterCompiler::new(rt, dialect, tenant).compile(filter)?);
         }
         let order = order_by(rt, dialect, q.sort_by, q.descending)?;
-        self.read(|c| {
+        let offset = q.start_index.max(1) - 1;
+        // Seek pagination (`page_cursors`): lists in the default order only.
+        let seekable = q.count > 0 && q.sort_by.is_none();
+        let now = std::time::Instant::now();
+        let cursor = (seekable && offset > 0)
+            .then(|| {
+                self.page_cursors
+                    .get(&CursorKey::new(tenant, rt, q.filter, offset), now)
+            })
+            .flatten();
+        let (resources, map, total) = self.read(|c| {
             let mut resources = Vec::new();
             let mut map = RelatedMap::new();
             if q.count > 0 {
-                let offset = q.start_index.max(1) - 1;
                 let mut page = Sql::new("SELECT ");
                 page.push(RESOURCE_COLUMNS)
                     .push(related_column.as_deref().unwrap_or_default());
-                let deferred = deferred_join(dialect, offset);
-                if !deferred {
+                let deferred = cursor.is_none() && deferred_join(dialect, offset);
+                if let Some(after) = &cursor {
+                    // From the row after the last one of the previous page (an index seek).
+                    page.append(cond.clone())
+                        .push(" AND (r.created, r.id) > (")
+                        .text(after.created.as_str())
+                        .push(", ")
+                        .text(after.id.as_str())
+                        .push(")");
+                } else if !deferred {
                     // One plain indexed query (every `filter` lookup is a first page).
                     page.append(cond.clone());
                 } else {
@@ -934,7 +952,9 @@ impl Store {
                         .push(")");
                 }
                 page.append(order.clone());
-                if !deferred {
+                if cursor.is_some() {
+                    page.limit_offset(q.count, 0);
+                } else if !deferred {
                     page.limit_offset(q.count, offset);
                 }
                 if related_column.is_some() {
@@ -958,8 +978,21 @@ impl Store {
                     c.first::<Count>(&count)?.map(|r| r.n).unwrap_or(0)
                 }
             };
-            Ok((ListPage { total, resources }, map))
-        })
+            Ok((resources, map, total))
+        })?;
+        // A full page: the next one may be asked for next.
+        if let Some(last) = resources
+            .last()
+            .filter(|_| seekable && resources.len() as i64 == q.count)
+        {
+            let next = CursorKey::new(tenant, rt, q.filter, offset + q.count);
+            let cursor = Cursor {
+                created: last.created.clone(),
+                id: last.id.clone(),
+            };
+            self.page_cursors.put(next, cursor, now);
+        }
+        Ok((ListPage { total, resources }, map))
     }
 
     /// The query plan of the list query for `filter` (one line per plan node), so tests

@@ -454,3 +454,50 @@ both_backends!(groups_filter_on_member_type, |env: TestEnv| async move {
         assert_eq!(r.body["Resources"][0]["displayName"], "Has a user");
     }
 });
+
+both_backends!(
+    paging_in_order_goes_on_after_the_last_row_seen,
+    |env: TestEnv| async move {
+        let mut created = Vec::new();
+        for i in 0..12 {
+            created.push(env.create_user(&format!("walk{i:02}@example.com")).await);
+        }
+        let first = env.get_ok("/Users?startIndex=1&count=4").await;
+        assert_eq!(ids(&first), created[..4].to_vec());
+        // Two users the client has already seen are deleted before it asks for page 2.
+        for id in &created[..2] {
+            assert_eq!(
+                env.delete(&format!("/Users/{id}")).await.status,
+                StatusCode::NO_CONTENT
+            );
+        }
+        // Page 2 goes on after the last user of page 1 (skipping 4 rows of what is left
+        // would have skipped two users the client never saw).
+        let second = env.get_ok("/Users?startIndex=5&count=4").await;
+        assert_eq!(second["startIndex"], 5);
+        assert_eq!(second["totalResults"], 10);
+        assert_eq!(ids(&second), created[4..8].to_vec());
+        let third = env.get_ok("/Users?startIndex=9&count=4").await;
+        assert_eq!(ids(&third), created[8..12].to_vec());
+        // Asked for out of order, a page skips startIndex - 1 rows of what is there now.
+        let random = env.get_ok("/Users?startIndex=3&count=4").await;
+        assert_eq!(ids(&random), created[4..8].to_vec());
+        // The same in a filtered list, and with sortBy (always by position).
+        let f = enc("userName sw \"walk\"");
+        let first = env
+            .get_ok(&format!("/Users?filter={f}&startIndex=1&count=3"))
+            .await;
+        assert_eq!(ids(&first), created[2..5].to_vec());
+        env.delete(&format!("/Users/{}", created[2])).await;
+        let second = env
+            .get_ok(&format!("/Users?filter={f}&startIndex=4&count=3"))
+            .await;
+        assert_eq!(ids(&second), created[5..8].to_vec());
+        let sorted = env
+            .get_ok(&format!(
+                "/Users?filter={f}&sortBy=userName&startIndex=4&count=3"
+            ))
+            .await;
+        assert_eq!(ids(&sorted), created[6..9].to_vec());
+    }
+);
