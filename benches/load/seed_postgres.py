@@ -58,8 +58,8 @@ INSERT INTO resources (tenant_id, id, resource_type, unique_name, display_name, 
 INSERT INTO resource_values (tenant_id, resource_id, attribute, value_type, value, is_primary)
   SELECT :'tenant', id, 'emails', 'work', lower(name || '@example.com'), 1
   FROM seed_batch ORDER BY i;
-INSERT INTO resource_counts (tenant_id, resource_type, shard, n) VALUES (:'tenant', 'User', 0, {hi - lo + 1})
-  ON CONFLICT (tenant_id, resource_type, shard) DO UPDATE SET n = resource_counts.n + {hi - lo + 1};
+INSERT INTO resource_counts (tenant_id, resource_type, n) VALUES (:'tenant', 'User', {hi - lo + 1})
+  ON CONFLICT (tenant_id, resource_type) DO UPDATE SET n = resource_counts.n + {hi - lo + 1};
 COPY (SELECT name, id FROM seed_batch ORDER BY i) TO STDOUT;
 COMMIT;
 """

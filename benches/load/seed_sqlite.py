@@ -67,8 +67,8 @@ def main():
                 flush()
         flush()
     con.execute(
-        "INSERT INTO resource_counts (tenant_id, resource_type, shard, n) VALUES (?, 'User', 0, ?) "
-        "ON CONFLICT (tenant_id, resource_type, shard) DO UPDATE SET n = resource_counts.n + ?",
+        "INSERT INTO resource_counts (tenant_id, resource_type, n) VALUES (?, 'User', ?) "
+        "ON CONFLICT (tenant_id, resource_type) DO UPDATE SET n = resource_counts.n + ?",
         (tenant, n, n))
     con.commit()
     con.execute("ANALYZE")

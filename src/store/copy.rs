@@ -157,6 +157,11 @@ const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "resource_counts",
+        columns: &[("tenant_id", T), ("resource_type", T), ("n", Int)],
+        key: &["tenant_id", "resource_type"],
+    },
+    TableSpec {
+        name: "resource_count_shards",
         columns: &[
             ("tenant_id", T),
             ("resource_type", T),

@@ -523,21 +523,30 @@ fn count_query(tenant: &str, rt: &ResourceType, filtered: bool, cond: Sql) -> Sq
         count.append(cond);
         count
     } else {
-        let mut count =
-            Sql::new("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM resource_counts WHERE tenant_id = ");
+        // The count of older versions (and of every resource before the shards) plus the
+        // shards (see `count_statement`).
+        let mut count = Sql::new(
+            "SELECT CAST((SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE tenant_id = ",
+        );
         count
             .text(tenant)
             .push(" AND resource_type = ")
-            .text(rt.name);
+            .text(rt.name)
+            .push(") + (SELECT COALESCE(SUM(n), 0) FROM resource_count_shards WHERE tenant_id = ")
+            .text(tenant)
+            .push(" AND resource_type = ")
+            .text(rt.name)
+            .push(") AS BIGINT) AS n");
         count
     }
 }
 
-/// The statement that keeps `resource_counts` in step with a create (+1) or delete (-1)
-/// of resource `id`.
+/// The statement that keeps a tenant's count in step with a create (+1) or delete (-1) of
+/// resource `id`: one of its rows in `resource_count_shards` (migration 000005; versions
+/// before it kept one row in `resource_counts`, which still counts).
 fn count_statement(dialect: Dialect, tenant: &str, rt: &ResourceType, id: &str, delta: i64) -> Sql {
     let mut q =
-        Sql::new("INSERT INTO resource_counts (tenant_id, resource_type, shard, n) VALUES (");
+        Sql::new("INSERT INTO resource_count_shards (tenant_id, resource_type, shard, n) VALUES (");
     q.text(tenant)
         .push(", ")
         .text(rt.name)
@@ -545,12 +554,14 @@ fn count_statement(dialect: Dialect, tenant: &str, rt: &ResourceType, id: &str, 
         .int(count_shard(dialect, id))
         .push(", ")
         .int(delta)
-        .push(") ON CONFLICT (tenant_id, resource_type, shard) DO UPDATE SET n = resource_counts.n + ")
+        .push(
+            ") ON CONFLICT (tenant_id, resource_type, shard) DO UPDATE SET n = resource_count_shards.n + ",
+        )
         .int(delta);
     q
 }
 
-/// The `resource_counts` row a create or delete of `id` moves. PostgreSQL keeps 16 per
+/// The `resource_count_shards` row a create or delete of `id` moves. PostgreSQL keeps 16 per
 /// tenant and type, chosen by the first hex digit of the (random) id, so that concurrent
 /// creates do not queue on one row lock held until their commit; a resource's delete moves
 /// the row its create moved. SQLite runs one write transaction at a time: one row.

@@ -257,6 +257,22 @@ both_backends!(
             ))
             .await;
         assert_eq!(counted["totalResults"], 25, "{counted}");
+        // A replica still on the version before the shards counts in `resource_counts`
+        // during a rolling upgrade (as every count before it did): that counts too.
+        let tenant = env.tenant_id.clone();
+        let store = env.store().clone();
+        actix_web::web::block(move || {
+            let mut q = scimd::store::sql::Sql::new(
+                "INSERT INTO resource_counts (tenant_id, resource_type, n) VALUES (",
+            );
+            q.text(tenant).push(", 'User', 1) ON CONFLICT (tenant_id, resource_type) DO UPDATE SET n = resource_counts.n + 1");
+            store.write(|c| c.execute(&q))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let total = env.get_ok("/Users?count=0").await;
+        assert_eq!(total["totalResults"], 26, "{total}");
         // Another tenant's count is its own.
         let (other_tenant, other_token, _) = env.new_tenant("count-neighbour").await;
         let other = env

@@ -1,14 +1,11 @@
--- resource_counts gets a shard column, as on PostgreSQL (where concurrent creates would
--- otherwise queue on one row lock). SQLite writes one transaction at a time and keeps
--- every count in shard 0. The count is the sum of the shards.
-CREATE TABLE resource_counts_sharded (
+-- Resource counts in shards, as on PostgreSQL (where parallel creates would otherwise
+-- queue on one row lock). SQLite writes one transaction at a time and uses shard 0 only.
+-- A list's total is resource_counts.n (every count before this migration) plus the sum of
+-- the shards.
+CREATE TABLE resource_count_shards (
     tenant_id TEXT NOT NULL,
     resource_type TEXT NOT NULL,
-    shard INTEGER NOT NULL DEFAULT 0,
+    shard BIGINT NOT NULL,
     n BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, resource_type, shard)
 );
-INSERT INTO resource_counts_sharded (tenant_id, resource_type, shard, n)
-    SELECT tenant_id, resource_type, 0, n FROM resource_counts;
-DROP TABLE resource_counts;
-ALTER TABLE resource_counts_sharded RENAME TO resource_counts;
