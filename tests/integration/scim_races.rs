@@ -293,7 +293,7 @@ both_backends!(
 async fn an_update_planned_on_an_older_version_is_worked_out_again() {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use scimd::store::resources::{Update, WriteOptions};
+    use scimd::store::resources::{StoredResource, Update, WriteOptions};
 
     let env = TestEnv::new(Backend::Sqlite).await.expect("sqlite env");
     let id = env.create_user("planned@example.com").await;
@@ -307,6 +307,15 @@ async fn an_update_planned_on_an_older_version_is_worked_out_again() {
             now: chrono::Utc::now(),
             log: None,
         };
+        // The update that sets one attribute of the resource it is given.
+        let setting = |current: &StoredResource, name: &str, value: &str| {
+            let mut doc = current.doc.clone();
+            doc[name] = json!(value);
+            Ok(Update {
+                doc: Some(doc),
+                members: Vec::new(),
+            })
+        };
         let calls = AtomicUsize::new(0);
         let row = store
             .update_resource(&tenant, rt, &user_id, opts, |current| {
@@ -314,21 +323,11 @@ async fn an_update_planned_on_an_older_version_is_worked_out_again() {
                     // Another writer, between this update's planning and its turn.
                     store
                         .update_resource(&tenant, rt, &user_id, opts, |other| {
-                            let mut doc = other.doc.clone();
-                            doc["displayName"] = json!("Changed In Between");
-                            Ok(Update {
-                                doc: Some(doc),
-                                members: Vec::new(),
-                            })
+                            setting(other, "displayName", "Changed In Between")
                         })
                         .expect("the other write");
                 }
-                let mut doc = current.doc.clone();
-                doc["title"] = json!("Planned");
-                Ok(Update {
-                    doc: Some(doc),
-                    members: Vec::new(),
-                })
+                setting(current, "title", "Planned")
             })
             .expect("update");
         (row, calls.into_inner())
