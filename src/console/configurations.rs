@@ -25,6 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/roles/{id}/delete", web::post().to(delete_role))
         .route("/configurations", web::get().to(configurations_page))
         .route("/configurations", web::post().to(add_configuration))
+        .route(
+            "/configurations/{id}/edit",
+            web::get().to(edit_configuration_page),
+        )
+        .route("/configurations/{id}", web::post().to(edit_configuration))
         .route("/configurations/{id}/default", web::post().to(make_default))
         .route(
             "/configurations/{id}/delete",
@@ -47,6 +52,7 @@ fn done_message(done: Option<&str>) -> Option<String> {
         "role-renamed" => "Role renamed",
         "role-deleted" => "Role deleted",
         "configuration-added" => "Configuration added",
+        "configuration-changed" => "Configuration changed",
         "configuration-deleted" => "Configuration deleted",
         "default-set" => "Default configuration changed",
         _ => return None,
@@ -385,6 +391,54 @@ impl From<ConfigurationRecord> for ConfigurationRow {
     }
 }
 
+/// The configuration form: empty to add one, filled in to edit one.
+pub struct ConfigurationForm {
+    /// The configuration edited (`None`: the "Add new configuration" form).
+    pub editing: Option<String>,
+    pub name: String,
+    pub company_id: String,
+    pub role_ids: Vec<String>,
+    pub locale: String,
+    pub language: String,
+    pub time_zone: String,
+    pub filter: String,
+    pub is_default: bool,
+}
+
+impl ConfigurationForm {
+    fn add() -> Self {
+        ConfigurationForm {
+            editing: None,
+            name: String::new(),
+            company_id: String::new(),
+            role_ids: Vec::new(),
+            locale: String::new(),
+            language: String::new(),
+            time_zone: String::new(),
+            filter: String::new(),
+            is_default: false,
+        }
+    }
+
+    fn edit(c: &ConfigurationRecord) -> Self {
+        ConfigurationForm {
+            editing: Some(c.id.clone()),
+            name: c.name.clone(),
+            company_id: c.company_id.clone(),
+            role_ids: c.roles.iter().map(|r| r.id.clone()).collect(),
+            locale: c.locale.clone().unwrap_or_default(),
+            language: c.language.clone().unwrap_or_default(),
+            time_zone: c.time_zone.clone().unwrap_or_default(),
+            filter: c.filter.clone().unwrap_or_default(),
+            is_default: c.is_default,
+        }
+    }
+
+    pub fn has_role(&self, id: &str) -> bool {
+        self.role_ids.iter().any(|r| r == id)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/configurations.html")]
 struct ConfigurationsPage {
@@ -397,6 +451,7 @@ struct ConfigurationsPage {
     companies: Vec<NamedRecord>,
     roles: Vec<NamedRecord>,
     has_default: bool,
+    form: ConfigurationForm,
 }
 
 async fn render_configurations(
@@ -404,6 +459,18 @@ async fn render_configurations(
     console: &Console,
     flash: Option<String>,
     error: Option<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    render_configurations_with(state, console, flash, error, None).await
+}
+
+/// The configurations page; `editing` puts that configuration in the form (404 when the
+/// tenant has none of that id).
+async fn render_configurations_with(
+    state: &AppState,
+    console: &Console,
+    flash: Option<String>,
+    error: Option<String>,
+    editing: Option<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let store = state.store.clone();
     let tenant = console.tenant_id().to_string();
@@ -415,6 +482,14 @@ async fn render_configurations(
         ))
     })
     .await?;
+    let form = match editing {
+        None => ConfigurationForm::add(),
+        Some(id) => configurations
+            .iter()
+            .find(|c| c.id == id)
+            .map(ConfigurationForm::edit)
+            .ok_or_else(|| ScimError::not_found("Configuration not found"))?,
+    };
     let has_default = configurations.iter().any(|c| c.is_default);
     html(&ConfigurationsPage {
         nav: Some(console.nav("configurations")),
@@ -426,6 +501,7 @@ async fn render_configurations(
         companies,
         roles,
         has_default,
+        form,
     })
 }
 
@@ -438,7 +514,7 @@ async fn configurations_page(
     render_configurations(&state, &console, done_message(query.done.as_deref()), None).await
 }
 
-/// The "Add new configuration" form (role_ids repeats, so it is read as pairs).
+/// The configuration form, to add or edit (role_ids repeats, so it is read as pairs).
 fn parse_configuration_form(pairs: Vec<(String, String)>) -> (String, ConfigurationInput) {
     let mut csrf = String::new();
     let mut input = ConfigurationInput::default();
@@ -459,24 +535,56 @@ fn parse_configuration_form(pairs: Vec<(String, String)>) -> (String, Configurat
     (csrf, input)
 }
 
+/// Adds (`id` None) or changes a configuration from the form.
+async fn save_configuration(
+    state: &AppState,
+    req: &HttpRequest,
+    form: Vec<(String, String)>,
+    id: Option<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let (csrf, input) = parse_configuration_form(form);
+    let now = state.now();
+    change(
+        state,
+        req,
+        Page::Configurations,
+        &csrf,
+        move |store, actor| match id {
+            None => {
+                admin::add_configuration(&store, &actor, &input, now).map(|_| "configuration-added")
+            }
+            Some(id) => admin::update_configuration(&store, &actor, &id, &input, now)
+                .map(|_| "configuration-changed"),
+        },
+    )
+    .await
+}
+
 async fn add_configuration(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (csrf, input) = parse_configuration_form(form.into_inner());
-    let now = state.now();
-    change(
-        &state,
-        &req,
-        Page::Configurations,
-        &csrf,
-        move |store, actor| {
-            admin::add_configuration(&store, &actor, &input, now)?;
-            Ok("configuration-added")
-        },
-    )
-    .await
+    save_configuration(&state, &req, form.into_inner(), None).await
+}
+
+async fn edit_configuration_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let console = current_session(&state, &req).await?;
+    console.require_write()?;
+    render_configurations_with(&state, &console, None, None, Some(path.into_inner())).await
+}
+
+async fn edit_configuration(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, ConsoleError> {
+    save_configuration(&state, &req, form.into_inner(), Some(path.into_inner())).await
 }
 
 async fn make_default(

@@ -781,3 +781,178 @@ both_backends!(
         assert_eq!(defaults(&store, &t).len(), 1);
     }
 );
+
+/// Posts the edit form of configuration `id`.
+async fn save(env: &TestEnv, cookie: &str, id: &str, fields: &[(&str, &str)]) -> Resp {
+    form(
+        env,
+        cookie,
+        &format!("/console/configurations/{id}"),
+        fields,
+    )
+    .await
+}
+
+/// The stored name of configuration `id`.
+fn name_of(store: &Store, tenant: &str, id: &str) -> String {
+    store.get_configuration(tenant, id).unwrap().unwrap().name
+}
+
+both_backends!(owner_edits_a_configuration, |env: TestEnv| async move {
+    let store = env.store();
+    let t = env.tenant_id.clone();
+    let acme = company(store, &t, "Acme");
+    let globex = company(store, &t, "Globex");
+    let r1 = role(store, &t, "Requester");
+    let r2 = role(store, &t, "Approver");
+    let nordic = store
+        .add_configuration(&t, &input("Nordic", &acme, &[&r1]), chrono::Utc::now())
+        .unwrap();
+    let (cookie, csrf) = sign_in(&env, "admin@example.com", Role::Admin).await;
+
+    let r = page(&env, &cookie, "/console/configurations").await;
+    let edit = format!("/console/configurations/{}/edit", nordic.id);
+    assert!(r.raw.contains(&format!("href=\"{edit}\"")), "{}", r.raw);
+
+    // The edit form shows what the configuration holds.
+    let r = page(&env, &cookie, &edit).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    assert!(
+        r.raw.contains("id=\"edit-configuration-form\""),
+        "{}",
+        r.raw
+    );
+    assert!(r
+        .raw
+        .contains(&format!("action=\"/console/configurations/{}\"", nordic.id)));
+    assert!(r.raw.contains("value=\"Nordic\""));
+    assert!(r
+        .raw
+        .contains(&format!("<option value=\"{acme}\" selected>Acme</option>")));
+    assert!(r
+        .raw
+        .contains(&format!("value=\"{r1}\" class=\"config-role\" checked>")));
+    assert!(r
+        .raw
+        .contains(&format!("value=\"{r2}\" class=\"config-role\">")));
+    assert!(
+        r.raw.contains("id=\"config-default\" checked>"),
+        "the only default"
+    );
+
+    // Saved: other company, other roles, a filter; still the default.
+    let r = save(
+        &env,
+        &cookie,
+        &nordic.id,
+        &[
+            ("csrf", &csrf),
+            ("name", "Nordics"),
+            ("company_id", &globex),
+            ("role_ids", &r2),
+            ("locale", "fi-FI"),
+            ("filter", "nordics"),
+            ("is_default", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.raw);
+    assert_eq!(
+        r.header("location"),
+        Some("/console/configurations?done=configuration-changed")
+    );
+    let saved = store.get_configuration(&t, &nordic.id).unwrap().unwrap();
+    assert_eq!(saved.name, "Nordics");
+    assert_eq!(saved.company_id, globex);
+    assert_eq!(
+        saved.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![r2.clone()]
+    );
+    assert_eq!(saved.locale.as_deref(), Some("fi-FI"));
+    assert_eq!(saved.filter.as_deref(), Some("nordics"));
+    assert!(saved.is_default);
+    let r = page(
+        &env,
+        &cookie,
+        "/console/configurations?done=configuration-changed",
+    )
+    .await;
+    assert!(r.raw.contains("Configuration changed"), "{}", r.raw);
+    assert!(
+        store
+            .list_audit(&t, 10)
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "configuration changed"),
+        "audited"
+    );
+
+    // The only default cannot be unmarked: the refusal shows, nothing changes.
+    let r = save(
+        &env,
+        &cookie,
+        &nordic.id,
+        &[
+            ("csrf", &csrf),
+            ("name", "Renamed"),
+            ("company_id", &globex),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.raw);
+    assert!(
+        r.raw.contains("make another configuration the default"),
+        "{}",
+        r.raw
+    );
+    assert_eq!(name_of(store, &t, &nordic.id), "Nordics");
+
+    // Without the CSRF token: refused, nothing changes.
+    let r = save(
+        &env,
+        &cookie,
+        &nordic.id,
+        &[
+            ("name", "Forged"),
+            ("company_id", &globex),
+            ("is_default", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.raw);
+    assert_eq!(name_of(store, &t, &nordic.id), "Nordics");
+
+    // Another tenant's configuration: not found, on the form and on save.
+    let (other, _, _) = env.new_tenant("Other").await;
+    let theirs_company = company(store, &other, "Theirs");
+    let theirs = store
+        .add_configuration(
+            &other,
+            &input("Theirs", &theirs_company, &[]),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    let r = page(
+        &env,
+        &cookie,
+        &format!("/console/configurations/{}/edit", theirs.id),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.raw);
+    let r = save(
+        &env,
+        &cookie,
+        &theirs.id,
+        &[("csrf", &csrf), ("name", "Mine"), ("company_id", &globex)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.raw);
+    assert_eq!(name_of(store, &other, &theirs.id), "Theirs");
+
+    // Viewers get no edit link and no form.
+    let (viewer, _) = sign_in(&env, "viewer@example.com", Role::Viewer).await;
+    let r = page(&env, &viewer, "/console/configurations").await;
+    assert!(!r.raw.contains(&edit), "{}", r.raw);
+    let r = page(&env, &viewer, &edit).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.raw);
+});

@@ -503,6 +503,19 @@ fn flow(server: &Server) {
                 assert!(row.contains(filter), "{row}");
             }
         }
+        // Edited: Finance gets another locale through its edit form.
+        c.click("#configurations tr:not(.default) a.edit");
+        wd.wait_for_text("#edit-configuration-form h2", "Finance");
+        assert_eq!(
+            wd.value("#config-locale"),
+            "en-US",
+            "the form shows the values"
+        );
+        c.set("#config-locale", "sv-SE");
+        c.click("#save-configuration");
+        wd.wait_for_text("#flash", "Configuration changed");
+        let row = c.row_with("#configurations", "Finance");
+        assert!(row.contains("sv-SE"), "{row}");
         let default_row = wd.find("#configurations tr.default td.name");
         assert_eq!(wd.text(&default_row).expect("default").trim(), "Standard");
         assert_eq!(wd.find_all("#configurations tr.default").len(), 1);
