@@ -1,6 +1,7 @@
 //! Crash safety of the release binary: concurrent writers over HTTP while the server is
 //! SIGKILLed at random moments and restarted on the same database; afterwards every write
-//! that was acknowledged with a 2xx is there, and every resource is whole.
+//! that was acknowledged with a 2xx is there, and every resource is whole. And a graceful
+//! stop: SIGTERM lets a request in flight finish.
 //!
 //! `#[ignore]`d (it needs `cargo build --release` first and takes ~10–60 s per backend):
 //! `cargo test --test integration crash -- --ignored`. `SCIMD_CRASH_CYCLES` (default 20)
@@ -559,4 +560,79 @@ fn crash_restart_sqlite_keeps_acknowledged_writes() {
 #[ignore = "needs the release binary and PostgreSQL; run by .ci/run with --ignored"]
 fn crash_restart_postgres_keeps_acknowledged_writes() {
     crash_run(Backend::Postgres);
+}
+
+/// SIGTERM stops the server gracefully: a request in flight (its body still arriving) is
+/// answered and its write kept, new connections are refused meanwhile, and the process
+/// exits by itself with status 0.
+#[test]
+#[ignore = "needs the release binary; run by .ci/run with --ignored"]
+fn crash_sigterm_lets_requests_in_flight_finish() {
+    let db = fresh_db(Backend::Sqlite).expect("SQLite database");
+    let url = db.url().to_string();
+    let logdir = tempfile::tempdir().expect("temp dir");
+    let log = logdir.path().join("server.log");
+    let (tenant, token, _) = tenant_with_token(&url);
+    let mut server = Server::spawn(&url, &log);
+    server.wait_ready();
+
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "in.flight@example.com",
+    })
+    .to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut s = TcpStream::connect(&server.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST /scim/v2/{tenant}/Users HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/scim+json\r\n\
+         Content-Length: {}\r\n\r\n{first}",
+        server.addr,
+        body.len()
+    )
+    .expect("send the head and half the body");
+    s.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    // The listener closes: new connections are refused while the request is in flight.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&server.addr).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.write_all(rest.as_bytes())
+        .expect("send the rest of the body");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scimd did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+
+    let mut server = Server::spawn(&url, &log);
+    server.wait_ready();
+    let filter = enc("userName eq \"in.flight@example.com\"");
+    let found = get_ok(
+        &server.addr,
+        &format!("/scim/v2/{tenant}/Users?filter={filter}"),
+        &token,
+    );
+    assert_eq!(found["totalResults"], 1, "{found}");
 }
