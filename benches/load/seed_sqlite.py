@@ -19,26 +19,28 @@ from datetime import datetime, timezone
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
+def document(name, i, fold):
+    """`doc` exactly as the store keeps a POST of load.sh's body (seed.lua): keys in body
+    order, compact JSON; with `fold`, the `search_doc` (caseExact=false strings lower-cased)."""
+    f = str.lower if fold else str
+    return json.dumps({
+        "schemas": [SCHEMA],
+        "userName": f(name),
+        "name": {"givenName": f("Load"), "familyName": f(f"User{i}")},
+        "displayName": f(f"Load User {name}"),
+        "active": True,
+        "emails": [{"value": f(f"{name}@example.com"), "type": "work", "primary": True}],
+    }, separators=(",", ":"))
+
+
 def rows(tenant, n, prefix, now):
     for i in range(1, n + 1):
         name = f"{prefix}_{i}"
         rid = str(uuid.uuid4())
-        email = f"{name}@example.com"
-        doc = {
-            "schemas": [SCHEMA],
-            "userName": name,
-            "name": {"givenName": "Load", "familyName": f"User{i}"},
-            "active": True,
-            "emails": [{"value": email, "type": "work", "primary": True}],
-            "displayName": f"Load User{i}",
-        }
-        search = json.loads(json.dumps(doc))
-        search["name"] = {"givenName": "load", "familyName": f"user{i}"}
-        search["displayName"] = f"load user{i}"
         yield (
-            (tenant, rid, "User", name.lower(), doc["displayName"], None, now, now, 1,
-             json.dumps(doc, separators=(",", ":")), json.dumps(search, separators=(",", ":"))),
-            (tenant, rid, "emails", "work", email.lower(), 1),
+            (tenant, rid, "User", name.lower(), f"Load User {name}", None, now, now, 1,
+             document(name, i, False), document(name, i, True)),
+            (tenant, rid, "emails", "work", f"{name}@example.com".lower(), 1),
             name,
             rid,
         )
