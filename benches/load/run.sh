@@ -78,7 +78,7 @@ SCIMD_BIN=$OUT_DIR/bin/scimd; CEILING_BIN=$OUT_DIR/bin/ceiling
 PIDS=(); PEERS=(); PG_DBS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PEERS[@]}"; do "$TOOLS/start_peer.sh" ${p/:/ } stop 2>/dev/null || true; done
+  for p in "${PEERS[@]}"; do "$TOOLS/start_peer.sh" "${p%%:*}" "${p#*:}" stop 2>/dev/null || true; done
   for d in "${PG_DBS[@]}"; do psql -q "$PG_URL/postgres" -c "drop database if exists $d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -102,7 +102,7 @@ start_scimd() {
 }
 new_db() {  # → DBURL (sqlite file or fresh PostgreSQL database)
   if [ "$1" = sqlite ]; then DBURL=sqlite://$OUT_DIR/$2.db; rm -f "$OUT_DIR/$2.db"*; return; fi
-  local db=bench_$(date +%s)_$$_$2; db=${db//-/_}
+  local db; db=bench_$(date +%s)_$$_$2; db=${db//-/_}
   psql -q "$PG_URL/postgres" -c "create database $db"
   PG_DBS+=("$db"); DBURL=$PG_URL/$db
 }
@@ -139,7 +139,7 @@ load_sh() {
   dir=$OUT_DIR/$server.load$tag; mkdir -p "$dir"
   OUT_DIR=$dir DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS SCENARIOS="$scen" USERS_TSV=$users \
     "$TOOLS/load.sh" "$base" "$tok" "$n" >"$dir/table.txt" 2>"$dir/log.txt" || { log "load.sh failed on $server: $(tail -n 3 "$dir/log.txt")"; return 1; }
-  tail -n +2 "$dir/results.tsv" | while IFS=$'\t' read -r sc rq secs rate p50 p99 mx non sock; do
+  tail -n +2 "$dir/results.tsv" | while IFS=$'\t' read -r sc rq secs rate p50 p99 _ non _; do
     [ "$sc" = "seed(POST)" ] && sc=seed
     record "$server" "$sc$tag" "$rq $secs $rate $p50 $p99 $non"
   done
@@ -149,7 +149,7 @@ load_sh() {
 replay() {
   local server=$1 base=$2 tok=$3 reqs=$4 tag=$5 conns=${6:-5}
   [[ $base =~ ^(http://[^/]+)(/.*)?$ ]]; local origin=${BASH_REMATCH[1]} path=${BASH_REMATCH[2]:-}
-  local pre=$OUT_DIR/$server.$tag total t0 t1 last=-1 stall=0
+  local pre=$OUT_DIR/$server.$tag total t0 t1
   total=$(wc -l <"$reqs"); rm -f "$pre".done
   wrk -t1 -c"$conns" -d600s --timeout 30s --latency -s "$HERE/replay.lua" "$origin" -- \
     "$path" "$tok" "$reqs" "$OUT_DIR" "$server.$tag" >"$pre.out" 2>"$pre.err" &
@@ -164,7 +164,7 @@ replay() {
   local secs rate
   secs=$(echo "$t1 - $t0" | bc -l); rate=$(echo "$total / $secs" | bc -l)
   record "$server" "$tag" "$total $(printf %.2f "$secs") $(printf %.1f "$rate") ${lat:-? ?} $(echo "$done_line" | awk '{print $3}')"
-  [ -s "$pre.err" ] && head -n 3 "$pre.err" >&2 || true
+  if [ -s "$pre.err" ]; then head -n 3 "$pre.err" >&2; fi
 }
 # member_run SERVER BASE TOKEN GROUP_ID EXTRAS_TSV SCENARIO
 member_run() {
@@ -175,7 +175,7 @@ member_run() {
     "$path" "$tok" "$gid" "$extras" 5 >"$out" 2>"$OUT_DIR/$server.$scen.err" || true
   local line; line=$(grep -E '^RESULT' "$out" | head -n 1 || true)
   if [ -n "$line" ]; then record "$server" "$scen" "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
-  [ -s "$OUT_DIR/$server.$scen.err" ] && head -n 3 "$OUT_DIR/$server.$scen.err" >&2 || true
+  if [ -s "$OUT_DIR/$server.$scen.err" ]; then head -n 3 "$OUT_DIR/$server.$scen.err" >&2; fi
 }
 group_body() {  # NAME [ID...] → a Group POST body with those members
   local name=$1; shift
@@ -215,7 +215,8 @@ scim_suite() {  # SERVER BASE TOKEN
   load_sh "$server" "$base" "$tok" 0 "filter get patch page" "$users"
   # member: a group of the first 10 seeded users; the churn uses the last $EXTRAS users
   log "$server: member add/remove on a group of 10"
-  create_group "$server" "$base" "$tok" "bench-members-10" $(head -n 10 "$users" | cut -f2)
+  local first10; mapfile -t first10 < <(head -n 10 "$users" | cut -f2)
+  create_group "$server" "$base" "$tok" "bench-members-10" "${first10[@]}"
   tail -n "$EXTRAS" "$users" >"$OUT_DIR/$server.extras.tsv"
   member_run "$server" "$base" "$tok" "$GID" "$OUT_DIR/$server.extras.tsv" member
   # Entra initial sync: users (filter then POST), then groups created empty and filled
