@@ -467,6 +467,7 @@ fn projection_from(pairs: &[(String, String)], rt: &ResourceType) -> Result<Proj
     )
 }
 
+/// The answer about one resource: its representation, `ETag`, and `Location` for a 201.
 fn respond_one(
     ctx: &TenantContext,
     rt: &'static ResourceType,
@@ -516,20 +517,14 @@ async fn get(
     })
     .await?
     .ok_or_else(|| ScimError::not_found(format!("{} not found", rt.name)))?;
-    let etag = row.etag();
     if let Some(tags) = header_str(&req, header::IF_NONE_MATCH) {
         if crate::store::resources::if_match_allows(tags, row.version) {
             let mut resp = HttpResponse::NotModified().finish();
-            set_etag(&mut resp, &etag);
+            set_etag(&mut resp, &row.etag());
             return Ok(resp);
         }
     }
-    let mut resp = scim_text(
-        StatusCode::OK,
-        render_row(&ctx, rt, &projection, row, &related)?,
-    );
-    set_etag(&mut resp, &etag);
-    Ok(resp)
+    respond_one(&ctx, rt, &projection, (row, related), StatusCode::OK)
 }
 
 /// Logs a SCIM write that failed (successful writes log in their own transaction).
