@@ -420,14 +420,7 @@ both_backends!(
         )
         .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.raw);
-        let r = env
-            .send(
-                Method::GET,
-                &format!("/scim/v2/{other_tenant}/Users"),
-                None,
-                &[("authorization", format!("Bearer {other_token}"))],
-            )
-            .await;
+        let r = env.get_as(&other_tenant, &other_token, "/Users").await;
         assert_eq!(r.status, StatusCode::OK, "still usable: {}", r.raw);
         // Its own token: revoked at once.
         let r = post_form(

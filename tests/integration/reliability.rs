@@ -50,12 +50,7 @@ both_backends!(
         // Another tenant is not affected by this tenant's burst.
         let (other_tenant, other_token, _) = env.new_tenant("Other").await;
         let other = env
-            .send(
-                actix_web::http::Method::GET,
-                &format!("/scim/v2/{other_tenant}/Users?count=1"),
-                None,
-                &[("authorization", format!("Bearer {other_token}"))],
-            )
+            .get_as(&other_tenant, &other_token, "/Users?count=1")
             .await;
         assert_eq!(other.status, StatusCode::OK, "{}", other.raw);
         // This tenant resumes once its bucket has refilled.

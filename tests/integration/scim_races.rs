@@ -276,12 +276,7 @@ both_backends!(
         // Another tenant's count is its own.
         let (other_tenant, other_token, _) = env.new_tenant("count-neighbour").await;
         let other = env
-            .send(
-                Method::GET,
-                &format!("/scim/v2/{other_tenant}/Users?count=0"),
-                None,
-                &[("authorization", format!("Bearer {other_token}"))],
-            )
+            .get_as(&other_tenant, &other_token, "/Users?count=0")
             .await;
         assert_eq!(other.body["totalResults"], 0, "{}", other.raw);
     }

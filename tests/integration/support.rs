@@ -310,6 +310,17 @@ impl TestEnv {
         .await
     }
 
+    /// GETs `path` under another tenant's SCIM base, with that tenant's token.
+    pub async fn get_as(&self, tenant: &str, token: &str, path: &str) -> Resp {
+        self.send(
+            Method::GET,
+            &format!("/scim/v2/{tenant}{path}"),
+            None,
+            &[("authorization", format!("Bearer {token}"))],
+        )
+        .await
+    }
+
     /// GETs `path` and asserts 200; returns the body.
     pub async fn get_ok(&self, path: &str) -> Value {
         let r = self.get(path).await;
