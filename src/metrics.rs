@@ -18,12 +18,29 @@ struct Histogram {
     count: u64,
 }
 
+/// One route's figures for one method.
+#[derive(Debug, Default)]
+struct RouteStats {
+    latency: Histogram,
+    /// Requests by status, then tenant.
+    requests: BTreeMap<u16, BTreeMap<String, u64>>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16, String), u64>,
-    latency: BTreeMap<(String, String), Histogram>,
+    /// By route, then method. Nested maps keyed by `String` are looked up with the `&str`
+    /// at hand: a request that was seen before allocates nothing here.
+    routes: BTreeMap<String, BTreeMap<String, RouteStats>>,
     auth_failures: u64,
     rate_limited: BTreeMap<String, u64>,
+}
+
+/// `map[key]`, inserted as the default first if missing; `key` is copied only then.
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 /// Process-wide counters (each replica exports its own; Prometheus sums them).
@@ -54,19 +71,9 @@ impl Metrics {
         seconds: f64,
     ) {
         let mut inner = self.lock();
-        *inner
-            .requests
-            .entry((
-                method.to_string(),
-                route.to_string(),
-                status,
-                tenant.to_string(),
-            ))
-            .or_default() += 1;
-        let h = inner
-            .latency
-            .entry((method.to_string(), route.to_string()))
-            .or_default();
+        let stats = slot(slot(&mut inner.routes, route), method);
+        *slot(stats.requests.entry(status).or_default(), tenant) += 1;
+        let h = &mut stats.latency;
         for (i, le) in BUCKETS.iter().enumerate() {
             if seconds <= *le {
                 h.counts[i] += 1;
@@ -97,21 +104,33 @@ impl Metrics {
             "# HELP scimd_http_requests_total HTTP requests by route, status and tenant."
         );
         let _ = writeln!(out, "# TYPE scimd_http_requests_total counter");
-        for ((method, route, status, tenant), n) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "scimd_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\",tenant=\"{}\"}} {n}",
-                escape(method),
-                escape(route),
-                escape(tenant)
-            );
+        let by_method = || {
+            inner.routes.iter().flat_map(|(route, methods)| {
+                methods
+                    .iter()
+                    .map(move |(method, stats)| (method, route, stats))
+            })
+        };
+        for (method, route, stats) in by_method() {
+            for (status, tenants) in &stats.requests {
+                for (tenant, n) in tenants {
+                    let _ = writeln!(
+                        out,
+                        "scimd_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\",tenant=\"{}\"}} {n}",
+                        escape(method),
+                        escape(route),
+                        escape(tenant)
+                    );
+                }
+            }
         }
         let _ = writeln!(
             out,
             "# HELP scimd_http_request_duration_seconds Request latency by route."
         );
         let _ = writeln!(out, "# TYPE scimd_http_request_duration_seconds histogram");
-        for ((method, route), h) in &inner.latency {
+        for (method, route, stats) in by_method() {
+            let h = &stats.latency;
             let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -183,14 +202,27 @@ mod tests {
         let m = Metrics::default();
         m.record_request("GET", "/scim/v2/{tenant}/Users", 200, "t1", 0.003);
         m.record_request("GET", "/scim/v2/{tenant}/Users", 200, "t1", 0.2);
+        m.record_request("GET", "/scim/v2/{tenant}/Users", 200, "t2", 0.004);
+        m.record_request("POST", "/scim/v2/{tenant}/Users", 409, "t1", 0.002);
         m.record_auth_failure();
         m.record_rate_limited("t1");
         let text = m.render((3, 1, 16));
         assert!(text.contains(
             "scimd_http_requests_total{method=\"GET\",route=\"/scim/v2/{tenant}/Users\",status=\"200\",tenant=\"t1\"} 2"
         ));
-        assert!(text.contains("le=\"0.005\"} 1"));
-        assert!(text.contains("le=\"0.25\"} 2"));
+        assert!(text.contains(
+            "scimd_http_requests_total{method=\"GET\",route=\"/scim/v2/{tenant}/Users\",status=\"200\",tenant=\"t2\"} 1"
+        ));
+        assert!(text.contains(
+            "scimd_http_requests_total{method=\"POST\",route=\"/scim/v2/{tenant}/Users\",status=\"409\",tenant=\"t1\"} 1"
+        ));
+        let get = "method=\"GET\",route=\"/scim/v2/{tenant}/Users\"";
+        assert!(text.contains(&format!("_bucket{{{get},le=\"0.005\"}} 2")));
+        assert!(text.contains(&format!("_bucket{{{get},le=\"0.25\"}} 3")));
+        assert!(text.contains(&format!("_count{{{get}}} 3")));
+        assert!(text.contains(
+            "scimd_http_request_duration_seconds_count{method=\"POST\",route=\"/scim/v2/{tenant}/Users\"} 1"
+        ));
         assert!(text.contains("scimd_token_auth_failures_total 1"));
         assert!(text.contains("scimd_rate_limited_total{tenant=\"t1\"} 1"));
         assert!(text.contains("scimd_db_pool_connections{state=\"max\"} 16"));

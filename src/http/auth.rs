@@ -18,16 +18,36 @@ use crate::token;
 /// How often a token's last-used time is written at most.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// A token row verified against the store, its tenant and the tenant's SCIM base URL: what
+/// [`AuthCache`] shares between the requests presenting that token.
+#[derive(Debug)]
+pub struct Credential {
+    pub token: TokenRecord,
+    pub tenant: Tenant,
+    pub base_url: String,
+}
+
 /// An authenticated SCIM request's tenant.
 #[derive(Debug, Clone)]
 pub struct TenantContext {
-    pub tenant: Tenant,
-    pub token_id: String,
-    pub token_name: String,
-    /// The tenant's SCIM base URL.
-    pub base_url: String,
+    credential: Arc<Credential>,
     /// The tenant's admission slot, released when the request is done.
     pub permit: Arc<Permit>,
+}
+
+impl TenantContext {
+    pub fn tenant(&self) -> &Tenant {
+        &self.credential.tenant
+    }
+
+    pub fn token_name(&self) -> &str {
+        &self.credential.token.name
+    }
+
+    /// The tenant's SCIM base URL.
+    pub fn base_url(&self) -> &str {
+        &self.credential.base_url
+    }
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -58,35 +78,39 @@ async fn authenticate_inner(
 ) -> Result<TenantContext, ScimError> {
     let presented = bearer(req).ok_or_else(ScimError::unauthorized)?;
     let parsed = token::parse(presented).ok_or_else(ScimError::unauthorized)?;
-    let token_id = parsed.id.to_string();
-    let secret = parsed.secret.to_string();
-    let tenant_id = tenant_id.to_string();
     let now = state.now();
-    let (record, tenant) = match state.auth_cache.get(&token_id, Instant::now()) {
+    let credential = match state.auth_cache.get(parsed.id, Instant::now()) {
         Some(hit) => hit,
         None => {
             let store = state.store.clone();
-            let id = token_id.clone();
+            let id = parsed.id.to_string();
+            let settings = state.settings.clone();
             let found = blocking(move || {
-                let Some(record) = store.find_token(&id)? else {
+                let Some(token) = store.find_token(&id)? else {
                     return Ok(None);
                 };
-                let tenant = store.get_tenant(&record.tenant_id)?;
-                Ok(tenant.map(|t| (record, t)))
+                let tenant = store.get_tenant(&token.tenant_id)?;
+                Ok(tenant.map(|tenant| Credential {
+                    base_url: settings.scim_url(&tenant.id),
+                    token,
+                    tenant,
+                }))
             })
             .await?
             .ok_or_else(ScimError::unauthorized)?;
+            let found = Arc::new(found);
             state
                 .auth_cache
-                .put(&token_id, found.clone(), Instant::now());
+                .put(parsed.id, found.clone(), Instant::now());
             found
         }
     };
+    let (record, tenant) = (&credential.token, &credential.tenant);
     // Checked on every request, cached or not: the secret (constant time), the tenant of
     // the URL, expiry and revocation.
     if record.tenant_id != tenant_id
         || !record.usable(now)
-        || !token::verify(&secret, &record.secret_sha256)
+        || !token::verify(parsed.secret, &record.secret_sha256)
     {
         return Err(ScimError::unauthorized());
     }
@@ -107,10 +131,7 @@ async fn authenticate_inner(
         })?;
     touch(state, &record.id, now).await;
     Ok(TenantContext {
-        base_url: state.settings.scim_url(&tenant.id),
-        tenant,
-        token_id: record.id,
-        token_name: record.name,
+        credential,
         permit: Arc::new(permit),
     })
 }
@@ -141,7 +162,7 @@ async fn touch(state: &AppState, token_id: &str, now: chrono::DateTime<chrono::U
 /// Holds digests only, never a secret.
 #[derive(Debug, Default)]
 pub struct AuthCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (Instant, TokenRecord, Tenant)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Instant, Arc<Credential>)>>,
 }
 
 /// How long a token lookup is reused (DESIGN.md: revocation within one second).
@@ -151,24 +172,23 @@ const AUTH_CACHE_MAX: usize = 10_000;
 impl AuthCache {
     fn lock(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Instant, TokenRecord, Tenant)>>
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Instant, Arc<Credential>)>>
     {
         crate::sync::lock(&self.entries)
     }
 
-    pub fn get(&self, token_id: &str, now: Instant) -> Option<(TokenRecord, Tenant)> {
+    pub fn get(&self, token_id: &str, now: Instant) -> Option<Arc<Credential>> {
         let map = self.lock();
-        let (at, record, tenant) = map.get(token_id)?;
-        (now.saturating_duration_since(*at) < AUTH_CACHE_TTL)
-            .then(|| (record.clone(), tenant.clone()))
+        let (at, credential) = map.get(token_id)?;
+        (now.saturating_duration_since(*at) < AUTH_CACHE_TTL).then(|| credential.clone())
     }
 
-    pub fn put(&self, token_id: &str, value: (TokenRecord, Tenant), now: Instant) {
+    pub fn put(&self, token_id: &str, credential: Arc<Credential>, now: Instant) {
         let mut map = self.lock();
         if map.len() >= AUTH_CACHE_MAX {
-            map.retain(|_, (at, _, _)| now.saturating_duration_since(*at) < AUTH_CACHE_TTL);
+            map.retain(|_, (at, _)| now.saturating_duration_since(*at) < AUTH_CACHE_TTL);
         }
-        map.insert(token_id.to_string(), (now, value.0, value.1));
+        map.insert(token_id.to_string(), (now, credential));
     }
 
     /// Forgets everything (the console calls it after a change made in this process, so

@@ -108,7 +108,7 @@ async fn service_provider_config(
     let ctx = tenant_ctx(&state, &req).await?;
     Ok(scim_json(
         StatusCode::OK,
-        &service_provider_config_document(&ctx.base_url),
+        &service_provider_config_document(ctx.base_url()),
     ))
 }
 
@@ -128,7 +128,7 @@ async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
     let docs: Vec<Value> = Registry::get()
         .schemas
         .iter()
-        .map(|s| schema_document(&s.document, &ctx.base_url))
+        .map(|s| schema_document(&s.document, ctx.base_url()))
         .collect();
     Ok(scim_json(
         StatusCode::OK,
@@ -148,7 +148,7 @@ async fn schema(
         .ok_or_else(|| ScimError::not_found(format!("no schema '{id}'")))?;
     Ok(scim_json(
         StatusCode::OK,
-        &schema_document(&s.document, &ctx.base_url),
+        &schema_document(&s.document, ctx.base_url()),
     ))
 }
 
@@ -181,8 +181,8 @@ async fn resource_types(
     let ctx = tenant_ctx(&state, &req).await?;
     let reg = Registry::get();
     let docs = vec![
-        resource_type_document(&reg.user, &ctx.base_url),
-        resource_type_document(&reg.group, &ctx.base_url),
+        resource_type_document(&reg.user, ctx.base_url()),
+        resource_type_document(&reg.group, ctx.base_url()),
     ];
     Ok(scim_json(StatusCode::OK, &list_response(2, 1, docs)))
 }
@@ -201,6 +201,6 @@ async fn resource_type(
         .ok_or_else(|| ScimError::not_found(format!("no resource type '{id}'")))?;
     Ok(scim_json(
         StatusCode::OK,
-        &resource_type_document(rt, &ctx.base_url),
+        &resource_type_document(rt, ctx.base_url()),
     ))
 }

@@ -306,7 +306,7 @@ fn render_value(
     related: &RelatedMap,
 ) -> Value {
     let (members, groups) = memberships(related_for(rt, projection), related, &stored.id);
-    let mut doc = to_scim(rt, stored, &ctx.base_url, members, groups);
+    let mut doc = to_scim(rt, stored, ctx.base_url(), members, groups);
     projection.apply(&mut doc, rt);
     doc
 }
@@ -322,7 +322,7 @@ fn render_row(
 ) -> Result<String, ScimError> {
     if projection.is_default() {
         let (members, groups) = memberships(related_for(rt, projection), related, &row.id);
-        if let Some(text) = to_scim_text(rt, &row, &ctx.base_url, members, groups) {
+        if let Some(text) = to_scim_text(rt, &row, ctx.base_url(), members, groups) {
             return Ok(text);
         }
     }
@@ -340,7 +340,7 @@ async fn run_list(
     let projection =
         Projection::parse(params.attributes.as_deref(), params.excluded.as_deref(), rt)?;
     let store = state.store.clone();
-    let tenant = ctx.tenant.id.clone();
+    let tenant = ctx.tenant().id.clone();
     let ListParams {
         filter,
         sort_by,
@@ -477,7 +477,7 @@ fn respond_one(
 ) -> Result<HttpResponse, ScimError> {
     let etag = row.etag();
     let location = (status == StatusCode::CREATED)
-        .then(|| format!("{}{}/{}", ctx.base_url, rt.endpoint, row.id));
+        .then(|| format!("{}{}/{}", ctx.base_url(), rt.endpoint, row.id));
     let mut resp = scim_text(status, render_row(ctx, rt, projection, row, &related)?);
     set_etag(&mut resp, &etag);
     if let Some(v) = location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
@@ -510,7 +510,7 @@ async fn get(
     let ctx = authenticate(&state, &req, &tenant).await?;
     let projection = projection_of(&req, rt)?;
     let store = state.store.clone();
-    let tenant_id = ctx.tenant.id.clone();
+    let tenant_id = ctx.tenant().id.clone();
     let related = related_for(rt, &projection);
     let (row, related) = read(&state, move || {
         store.get_resource_row_related(&tenant_id, rt, &id, related)
@@ -542,13 +542,13 @@ async fn log_failure(
         Some(rt.name),
         id,
         None,
-        Some(&ctx.token_name),
+        Some(ctx.token_name()),
         e.status,
         Some(e.public_detail()),
         state.now(),
     );
     let store = state.store.clone();
-    let tenant = ctx.tenant.id.clone();
+    let tenant = ctx.tenant().id.clone();
     if let Err(err) = blocking(move || store.log_provisioning(&tenant, &entry)).await {
         tracing::warn!(error = %err, "provisioning log write failed");
     }
@@ -557,7 +557,7 @@ async fn log_failure(
 fn write_log(req: &HttpRequest, ctx: &TenantContext, status: StatusCode) -> WriteLog {
     WriteLog {
         method: req.method().to_string(),
-        token_name: ctx.token_name.clone(),
+        token_name: ctx.token_name().to_string(),
         status: status.as_u16(),
     }
 }
@@ -587,7 +587,7 @@ async fn create_resource(
     let body = read_json(req, payload, state.settings.max_body_bytes).await?;
     let normalized = normalize(body, rt)?;
     let store = state.store.clone();
-    let tenant_id = ctx.tenant.id.clone();
+    let tenant_id = ctx.tenant().id.clone();
     let now = state.now();
     let log = write_log(req, ctx, StatusCode::CREATED);
     let loaded = blocking(move || {
@@ -642,7 +642,7 @@ async fn replace_resource(
     let normalized = normalize(body, rt)?;
     let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
     let store = state.store.clone();
-    let tenant_id = ctx.tenant.id.clone();
+    let tenant_id = ctx.tenant().id.clone();
     let now = state.now();
     let log = write_log(req, ctx, StatusCode::OK);
     let id = id.to_string();
@@ -716,7 +716,7 @@ async fn patch_resource(
     };
     let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
     let store = state.store.clone();
-    let tenant_id = ctx.tenant.id.clone();
+    let tenant_id = ctx.tenant().id.clone();
     let now = state.now();
     let log = write_log(req, ctx, status);
     let id = id.to_string();
@@ -765,7 +765,7 @@ async fn delete(
     let ctx = authenticate(&state, &req, &tenant).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_string);
     let store = state.store.clone();
-    let tenant_id = ctx.tenant.id.clone();
+    let tenant_id = ctx.tenant().id.clone();
     let now = state.now();
     let log = write_log(&req, &ctx, StatusCode::NO_CONTENT);
     let rid = id.clone();
