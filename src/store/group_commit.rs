@@ -67,10 +67,22 @@ struct Open {
     writes: usize,
 }
 
+/// The writer's state between turns: the open batch, if any, and the connection kept for
+/// the next batch.
+#[derive(Default)]
+struct Turn {
+    open: Option<Open>,
+    /// The connection of the last batch, kept out of the pool: only writers use it, so its
+    /// page cache (the indexes a write descends) stays valid from one batch to the next.
+    /// Back in the pool, the next reader's transaction would have found the database changed
+    /// and emptied its cache, and the next writer would have read its pages again.
+    kept: Option<PooledConnection<ConnectionManager<SqliteConnection>>>,
+}
+
 /// The SQLite writer's turn (held while one writer runs its work) and the open batch.
 #[derive(Default)]
 pub struct GroupCommit {
-    turn: Mutex<Option<Open>>,
+    turn: Mutex<Turn>,
     /// Writers waiting for the turn: while there are some, the transaction stays open.
     waiting: AtomicUsize,
 }
@@ -85,18 +97,21 @@ impl GroupCommit {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut turn = lock(&self.turn);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
-        if turn.is_none() {
+        if turn.open.is_none() {
             // The turn first, then a connection: queued writers hold none, so readers
             // always find one.
-            let mut conn = pool.get()?;
+            let mut conn = match turn.kept.take() {
+                Some(conn) => conn,
+                None => pool.get()?,
+            };
             AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")?;
-            *turn = Some(Open {
+            turn.open = Some(Open {
                 conn,
                 batch: Arc::default(),
                 writes: 0,
             });
         }
-        let open = turn.as_mut().expect("a transaction was just opened");
+        let open = turn.open.as_mut().expect("a transaction was just opened");
         open.writes += 1;
         let first = open.writes == 1;
         // The first writer runs in the transaction itself (alone, as without batching: a
@@ -122,7 +137,7 @@ impl GroupCommit {
             drop(turn);
             batch.wait()
         } else {
-            let mut open = turn.take().expect("the open transaction");
+            let mut open = turn.open.take().expect("the open transaction");
             let outcome = if first && !succeeded {
                 // Alone in the batch and failed: nothing to keep.
                 rollback(&mut open.conn)
@@ -130,6 +145,11 @@ impl GroupCommit {
                 commit(&mut open.conn)
             };
             open.batch.finish(outcome.clone());
+            // Kept only after a clean end, and only if the pool has other connections for
+            // readers (a connection in doubt goes back to the pool, which checks it).
+            if outcome.is_ok() && result.is_ok() && pool.max_size() > 1 {
+                turn.kept = Some(open.conn);
+            }
             drop(turn);
             outcome
         };
@@ -324,5 +344,50 @@ mod tests {
         ok.sort_unstable();
         assert_eq!(ok.len(), 8 * 25);
         assert_eq!(rows(&store), ok);
+    }
+
+    #[test]
+    fn the_writer_keeps_its_connection_only_when_readers_have_others() {
+        let (_dir, store) = store();
+        store.write(|c| insert(c, 1)).unwrap();
+        // Pool of 4: one kept by the writer between batches, the others idle.
+        let (open, idle, _) = store.pool_state();
+        assert_eq!(idle + 1, open, "{open} open, {idle} idle");
+        assert_eq!(rows(&store), vec![1]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("one.db").display());
+        let single = Store::open(&url, 1).unwrap();
+        single
+            .write(|c| c.execute(&Sql::new("CREATE TABLE t (x INTEGER PRIMARY KEY)")))
+            .unwrap();
+        single.write(|c| insert(c, 7)).unwrap();
+        // Its only connection is back in the pool: a read does not wait for it.
+        assert_eq!(single.pool_state().1, 1);
+        assert_eq!(rows(&single), vec![7]);
+    }
+
+    #[test]
+    fn the_kept_writer_connection_sees_writes_made_by_another_process() {
+        let (dir, store) = store();
+        store.write(|c| insert(c, 1)).unwrap();
+        // Another process (the CLI, an older replica on the same file) writes meanwhile.
+        let other = Store::open(
+            &format!("sqlite://{}", dir.path().join("scimd.db").display()),
+            2,
+        )
+        .unwrap();
+        other.write(|c| insert(c, 2)).unwrap();
+        drop(other);
+        // The kept connection's next batch reads the current database, not its cache.
+        let err = store.write(|c| insert(c, 2)).unwrap_err();
+        assert_eq!(err.status, 409, "{err:?}");
+        store
+            .write(|c| {
+                c.execute(&Sql::new("UPDATE t SET x = x + 10 WHERE x = 2"))
+                    .map(|_| ())
+            })
+            .unwrap();
+        assert_eq!(rows(&store), vec![1, 12]);
     }
 }

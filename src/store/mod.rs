@@ -470,6 +470,33 @@ mod tests {
         }
     }
 
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// The bundled SQLite is built with `.cargo/config.toml`'s flags (a build that lost them
+    /// would still work, only slower: nothing else would notice).
+    #[test]
+    fn the_bundled_sqlite_is_built_with_the_projects_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
+        let store = Store::open(&url, 2).unwrap();
+        let options: Vec<String> = store
+            .read(|c| c.load::<CompileOption>(&Sql::new("PRAGMA compile_options")))
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        for flag in ["DEFAULT_MEMSTATUS=0", "STMTJRNL_SPILL=4194304"] {
+            assert!(
+                options.iter().any(|o| o == flag),
+                "{flag} not in {options:?}"
+            );
+        }
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(
