@@ -111,13 +111,15 @@ drop_db() {
   psql -q "$PG_URL/postgres" -c "drop database if exists ${DBURL##*/}" || true
 }
 
-# PostgreSQL: refresh planner statistics after a bulk load, as autovacuum would (this
-# machine's PostgreSQL runs with autovacuum=off; without statistics the planner reads every
-# row of the tenant for a GET by id -- see docs/performance.md, Findings). PG_ANALYZE=0 skips it.
+# PostgreSQL after a bulk load: VACUUM ANALYZE, as autovacuum would (this machine's
+# PostgreSQL runs with autovacuum=off). Without statistics the planner reads every row of the
+# tenant for a GET by id; without VACUUM the visibility map is empty, so the page of 100's
+# index-only walk over the skipped rows visits the heap for every one of them (0.35x the
+# req/s at 10k users) -- see docs/performance.md, Findings. PG_ANALYZE=0 skips it.
 analyze() {
   case $1 in *pg|*postgres) ;; *) return 0 ;; esac
   [ "${PG_ANALYZE:-1}" = 1 ] || return 0
-  psql -q "$DBURL" -c "ANALYZE" && log "$1: ANALYZE done"
+  psql -q "$DBURL" -c "VACUUM ANALYZE" && log "$1: VACUUM ANALYZE done"
 }
 
 # PostgreSQL, after a group fill (up to 100 PATCHes of 1 000 members): VACUUM ANALYZE and a
