@@ -369,6 +369,22 @@ impl Store {
         }
     }
 
+    /// Runs statements that together make one write, atomically, with nothing to read or
+    /// decide between them. On PostgreSQL they go as one statement ([`Conn::execute_all`]),
+    /// atomic on its own: no `BEGIN` and `COMMIT` round trips around it. On SQLite they run
+    /// in the writers' group commit, as [`Store::write`].
+    pub fn write_all(&self, statements: Vec<Sql>) -> ScimResult<()> {
+        match &self.pool {
+            DbPool::Sqlite(_) => self.write(|c| c.execute_all(statements)),
+            DbPool::Postgres(pool) => {
+                let mut c = pg_connection(pool)?;
+                let result = Conn::Postgres(&mut c.conn).execute_all(statements);
+                c.last_used = Instant::now();
+                result
+            }
+        }
+    }
+
     /// Pool usage: (open connections, idle connections, maximum size).
     pub fn pool_state(&self) -> (u32, u32, u32) {
         match &self.pool {

@@ -1068,45 +1068,48 @@ impl Store {
         let ts = format_timestamp(now);
         let text = json_text(&doc);
         let search = json_text(&search_document(&doc, rt));
-        self.write(|c| {
-            let mut q = Sql::new(
-                "INSERT INTO resources (tenant_id, id, resource_type, unique_name, display_name, external_id, created, last_modified, version, doc, search_doc) VALUES (",
-            );
-            q.text(tenant)
-                .push(", ")
-                .text(id.as_str())
-                .push(", ")
-                .text(rt.name)
-                .push(", ")
-                .text(idx.unique_name.as_str())
-                .push(", ")
-                .opt_text(idx.display_name.clone())
-                .push(", ")
-                .opt_text(idx.external_id.clone())
-                .push(", ")
-                .text(ts.as_str())
-                .push(", ")
-                .text(ts.as_str())
-                .push(", 1, ")
-                .text(text.as_str())
-                .push(", ")
-                .text(search.as_str())
-                .push(")");
-            let mut statements = vec![q];
-            statements.extend(email_statements(tenant, &id, &idx, false));
-            if !members.is_empty() {
+        let mut q = Sql::new(
+            "INSERT INTO resources (tenant_id, id, resource_type, unique_name, display_name, external_id, created, last_modified, version, doc, search_doc) VALUES (",
+        );
+        q.text(tenant)
+            .push(", ")
+            .text(id.as_str())
+            .push(", ")
+            .text(rt.name)
+            .push(", ")
+            .text(idx.unique_name.as_str())
+            .push(", ")
+            .opt_text(idx.display_name.clone())
+            .push(", ")
+            .opt_text(idx.external_id.clone())
+            .push(", ")
+            .text(ts.as_str())
+            .push(", ")
+            .text(ts.as_str())
+            .push(", 1, ")
+            .text(text.as_str())
+            .push(", ")
+            .text(search.as_str())
+            .push(")");
+        let mut rows = vec![q];
+        rows.extend(email_statements(tenant, &id, &idx, false));
+        let mut tail = vec![count_statement(self.dialect(), tenant, rt, &id, 1)];
+        if let Some(log) = log {
+            let entry = log.entry(rt, &id, unique_name_of(rt, &doc), now);
+            tail.push(provisioning_insert(tenant, &entry));
+        }
+        if members.is_empty() {
+            rows.extend(tail);
+            self.write_all(rows)?;
+        } else {
+            self.write(|c| {
                 // The members' insert counts its rows (unknown ids are a 400): on its own,
                 // after the group's row.
-                c.execute_all(std::mem::take(&mut statements))?;
+                c.execute_all(rows)?;
                 add_members(c, tenant, &id, members)?;
-            }
-            statements.push(count_statement(c.dialect(), tenant, rt, &id, 1));
-            if let Some(log) = log {
-                let entry = log.entry(rt, &id, unique_name_of(rt, &doc), now);
-                statements.push(provisioning_insert(tenant, &entry));
-            }
-            c.execute_all(statements)
-        })?;
+                c.execute_all(tail)
+            })?;
+        }
         Ok(ResourceRow {
             id,
             created: ts.clone(),
