@@ -16,7 +16,7 @@ use crate::filter::{AttrPath, Filter};
 use crate::patch::MemberChange;
 use crate::resource::{search_document, MemberRef};
 use crate::schema::ResourceType;
-use crate::store::console::{insert_provisioning, provisioning_insert, ProvisioningEntry};
+use crate::store::console::{provisioning_insert, ProvisioningEntry};
 use crate::store::page_cursors::{Cursor, CursorKey};
 
 /// A User or Group as stored: the document (without `id`, `meta`, `members`, `groups`)
@@ -1187,29 +1187,30 @@ impl Store {
                     )));
                 }
             }
-            let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
-            q.text(tenant)
+            let mut members = Sql::new("DELETE FROM members WHERE tenant_id = ");
+            members
+                .text(tenant)
                 .push(" AND (group_id = ")
                 .text(id)
                 .push(" OR member_id = ")
                 .text(id)
                 .push(")");
-            c.execute(&q)?;
-            let mut q = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
-            q.text(tenant).push(" AND resource_id = ").text(id);
-            c.execute(&q)?;
-            c.execute(&count_statement(c.dialect(), tenant, rt, id, -1))?;
-            let mut q = Sql::new("DELETE FROM resources WHERE tenant_id = ");
-            q.text(tenant).push(" AND id = ").text(id);
-            c.execute(&q)?;
+            let mut values = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
+            values.text(tenant).push(" AND resource_id = ").text(id);
+            let mut resource = Sql::new("DELETE FROM resources WHERE tenant_id = ");
+            resource.text(tenant).push(" AND id = ").text(id);
+            let mut statements = vec![
+                members,
+                values,
+                count_statement(c.dialect(), tenant, rt, id, -1),
+                resource,
+            ];
             if let Some(log) = log {
-                insert_provisioning(
-                    c,
-                    tenant,
-                    &log.entry(rt, id, unique_name_of(rt, &current.doc), now),
-                )?;
+                let entry = log.entry(rt, id, unique_name_of(rt, &current.doc), now);
+                statements.push(provisioning_insert(tenant, &entry));
             }
-            Ok(())
+            // One round trip on PostgreSQL (the row is locked above).
+            c.execute_all(statements)
         })
     }
 
