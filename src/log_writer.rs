@@ -12,7 +12,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::sync::lock;
+use crate::sync::{lock, wait_timeout};
 
 /// How long a line may wait in memory.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
@@ -74,11 +74,7 @@ impl BatchedWriter {
                     if *closed {
                         true
                     } else {
-                        let (closed, _) = match flusher.wake.wait_timeout(closed, FLUSH_INTERVAL) {
-                            Ok(r) => r,
-                            Err(poisoned) => poisoned.into_inner(),
-                        };
-                        *closed
+                        *wait_timeout(&flusher.wake, closed, FLUSH_INTERVAL)
                     }
                 };
                 flusher.flush();

@@ -26,7 +26,7 @@ use diesel::Connection;
 
 use super::Conn;
 use crate::error::{ScimError, ScimResult};
-use crate::sync::lock;
+use crate::sync::{lock, wait};
 
 /// The most writes committed together: bounds how long the first of them waits.
 pub const MAX_BATCH: usize = 32;
@@ -52,10 +52,7 @@ impl Batch {
             if let Some(o) = outcome.as_ref() {
                 return o.clone();
             }
-            outcome = match self.done.wait(outcome) {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            outcome = wait(&self.done, outcome);
         }
     }
 }

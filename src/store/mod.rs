@@ -505,7 +505,7 @@ mod tests {
             .into_iter()
             .map(|o| o.compile_options)
             .collect();
-        for flag in ["DEFAULT_MEMSTATUS=0", "STMTJRNL_SPILL=4194304"] {
+        for flag in ["DEFAULT_MEMSTATUS=0", "STMTJRNL_SPILL=262144"] {
             assert!(
                 options.iter().any(|o| o == flag),
                 "{flag} not in {options:?}"
