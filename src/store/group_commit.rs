@@ -192,9 +192,13 @@ mod tests {
     }
 
     fn store() -> (tempfile::TempDir, Store) {
+        store_with_pool(4)
+    }
+
+    fn store_with_pool(connections: u32) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
-        let store = Store::open(&url, 4).unwrap();
+        let store = Store::open(&url, connections).unwrap();
         store
             .write(|c| c.execute(&Sql::new("CREATE TABLE t (x INTEGER PRIMARY KEY)")))
             .unwrap();
@@ -352,12 +356,7 @@ mod tests {
         assert_eq!(idle + 1, open, "{open} open, {idle} idle");
         assert_eq!(rows(&store), vec![1]);
 
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("one.db").display());
-        let single = Store::open(&url, 1).unwrap();
-        single
-            .write(|c| c.execute(&Sql::new("CREATE TABLE t (x INTEGER PRIMARY KEY)")))
-            .unwrap();
+        let (_dir, single) = store_with_pool(1);
         single.write(|c| insert(c, 7)).unwrap();
         // Its only connection is back in the pool: a read does not wait for it.
         assert_eq!(single.pool_state().1, 1);
