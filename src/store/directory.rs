@@ -31,14 +31,10 @@ impl Store {
             for chunk in group_ids.chunks(500) {
                 let mut q =
                     Sql::new("SELECT group_id, COUNT(*) AS n FROM members WHERE tenant_id = ");
-                q.text(tenant).push(" AND group_id IN (");
-                for (i, id) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        q.push(", ");
-                    }
-                    q.text(id.as_str());
-                }
-                q.push(") GROUP BY group_id").shaped_by_input();
+                q.text(tenant)
+                    .push(" AND group_id")
+                    .in_list(&chunk.iter().map(String::as_str).collect::<Vec<_>>())
+                    .push(" GROUP BY group_id");
                 for row in c.load::<GroupCount>(&q)? {
                     counts.insert(row.group_id, row.n);
                 }

@@ -584,40 +584,59 @@ fn count_shard(dialect: Dialect, id: &str) -> i64 {
 }
 
 /// Adds members; returns how many were new. Unknown ids are a 400 (nothing is written).
+/// The most member ids in one statement's `IN` list (within both backends' parameter limits).
+const MEMBER_CHUNK: usize = 500;
+
+/// Each id once, in the order given.
+fn distinct<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(*id)).collect()
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Adds `members` to the group (one statement per 500 ids; a second one only when some of
+/// them were not added, to tell members already there from unknown ids, which are a 400).
+/// Returns how many were added.
 fn add_members(
     conn: &mut Conn<'_>,
     tenant: &str,
     group_id: &str,
     members: &[MemberRef],
 ) -> ScimResult<usize> {
+    if members.iter().any(|m| m.value == group_id) {
+        return Err(ScimError::invalid_value(
+            "a group cannot be a member of itself",
+        ));
+    }
+    let ids = distinct(members.iter().map(|m| m.value.as_str()));
     let mut added = 0;
-    for m in members {
-        if m.value == group_id {
-            return Err(ScimError::invalid_value(
-                "a group cannot be a member of itself",
-            ));
-        }
+    for chunk in ids.chunks(MEMBER_CHUNK) {
         let mut q = Sql::new(
             "INSERT INTO members (tenant_id, group_id, member_id, member_type) SELECT r.tenant_id, ",
         );
         q.text(group_id)
             .push(", r.id, r.resource_type FROM resources r WHERE r.tenant_id = ")
             .text(tenant)
-            .push(" AND r.id = ")
-            .text(m.value.as_str())
+            .push(" AND r.id")
+            .in_list(chunk)
             .push(" ON CONFLICT DO NOTHING");
         let n = conn.execute(&q)?;
-        if n == 0 {
-            let mut exists = Sql::new("SELECT COUNT(*) AS n FROM resources r WHERE r.tenant_id = ");
-            exists
-                .text(tenant)
-                .push(" AND r.id = ")
-                .text(m.value.as_str());
-            let found = conn.first::<Count>(&exists)?.map(|c| c.n).unwrap_or(0);
-            if found == 0 {
+        if n < chunk.len() {
+            let mut known = Sql::new("SELECT r.id FROM resources r WHERE r.tenant_id = ");
+            known.text(tenant).push(" AND r.id").in_list(chunk);
+            let found: std::collections::HashSet<String> = conn
+                .load::<IdRow>(&known)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            if let Some(unknown) = chunk.iter().find(|id| !found.contains(**id)) {
                 return Err(ScimError::invalid_value(format!(
-                    "member '{}' is not a User or Group of this tenant",
-                    m.value
+                    "member '{unknown}' is not a User or Group of this tenant"
                 )));
             }
         }
@@ -626,30 +645,23 @@ fn add_members(
     Ok(added)
 }
 
+/// Removes the members `ids` (all members when `None`) from the group; returns how many.
 fn remove_members(
     conn: &mut Conn<'_>,
     tenant: &str,
     group_id: &str,
     ids: Option<&[String]>,
 ) -> ScimResult<usize> {
+    let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
+    q.text(tenant).push(" AND group_id = ").text(group_id);
+    let Some(ids) = ids else {
+        return conn.execute(&q);
+    };
     let mut removed = 0;
-    match ids {
-        None => {
-            let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
-            q.text(tenant).push(" AND group_id = ").text(group_id);
-            removed += conn.execute(&q)?;
-        }
-        Some(ids) => {
-            for id in ids {
-                let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
-                q.text(tenant)
-                    .push(" AND group_id = ")
-                    .text(group_id)
-                    .push(" AND member_id = ")
-                    .text(id.as_str());
-                removed += conn.execute(&q)?;
-            }
-        }
+    for chunk in distinct(ids.iter().map(String::as_str)).chunks(MEMBER_CHUNK) {
+        let mut q = q.clone();
+        q.push(" AND member_id").in_list(chunk);
+        removed += conn.execute(&q)?;
     }
     Ok(removed)
 }
@@ -718,18 +730,11 @@ fn load_memberships(
             .text(tenant)
             .push(" AND ")
             .push(key)
-            .push(" IN (");
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.text(id.as_str());
-        }
-        q.push(") ORDER BY ")
+            .in_list(&chunk.iter().map(String::as_str).collect::<Vec<_>>())
+            .push(" ORDER BY ")
             .push(key)
             .push(", ")
-            .push(joined)
-            .shaped_by_input();
+            .push(joined);
         all.extend(conn.load::<Member>(&q)?);
     }
     Ok(all)

@@ -115,6 +115,25 @@ impl Sql {
         self.bind(Bind::Text(value.into()))
     }
 
+    /// Appends ` IN (…)` with `values` as bound parameters, padded to the next power of two
+    /// by repeating the last one (repeats do not change what `IN` matches). Lists of any
+    /// length so make at most a few statement texts, which stay in the prepared-statement
+    /// cache without growing it with client input: such statements need no
+    /// [`Sql::shaped_by_input`]. An empty list matches nothing.
+    pub fn in_list(&mut self, values: &[&str]) -> &mut Self {
+        let Some(last) = values.last() else {
+            return self.push(" IN (NULL)");
+        };
+        self.push(" IN (");
+        for i in 0..values.len().next_power_of_two() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(*values.get(i).unwrap_or(last));
+        }
+        self.push(")")
+    }
+
     pub fn opt_text(&mut self, value: Option<impl Into<String>>) -> &mut Self {
         self.bind(Bind::OptText(value.map(Into::into)))
     }
@@ -310,6 +329,29 @@ mod tests {
         }
         q.push(")").shaped_by_input();
         q
+    }
+
+    #[test]
+    fn in_lists_are_padded_to_a_power_of_two_with_their_last_value() {
+        let list = |values: &[&str]| {
+            let mut q = Sql::new("SELECT 1 WHERE a");
+            q.in_list(values);
+            q
+        };
+        let three = list(&["x", "y", "z"]);
+        assert_eq!(three.shape(), list(&["p", "q", "r", "s"]).shape());
+        assert_ne!(three.shape(), list(&["p", "q", "r", "s", "t"]).shape());
+        assert_eq!(three.debug_text(), "SELECT 1 WHERE a IN (?, ?, ?, ?)");
+        let text = |v: &str| Bind::Text(v.to_string());
+        assert_eq!(
+            three.binds(),
+            [&text("x"), &text("y"), &text("z"), &text("z")]
+        );
+        assert!(
+            !three.input_shaped,
+            "a bounded number of shapes: always cached"
+        );
+        assert_eq!(list(&[]).debug_text(), "SELECT 1 WHERE a IN (NULL)");
     }
 
     #[test]

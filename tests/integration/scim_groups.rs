@@ -263,3 +263,91 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    bulk_member_changes_span_several_statements,
+    |env: TestEnv| async move {
+        // More members than one statement's IN list (500): the adds and removes are split.
+        let mut ids = Vec::new();
+        for i in 0..510 {
+            ids.push(env.create_user(&format!("bulk{i}@example.com")).await);
+        }
+        let gid = env.create_group("Bulk members").await;
+        let group = format!("/Groups/{gid}");
+        let values = |ids: &[String]| -> Vec<serde_json::Value> {
+            ids.iter().map(|id| json!({"value": id})).collect()
+        };
+        let member_ids = |g: &serde_json::Value| -> Vec<String> {
+            let mut m: Vec<String> = g["members"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|m| m["value"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            m.sort();
+            m
+        };
+
+        // An unknown id in the second chunk: 400 naming it, and nothing added.
+        let mut with_unknown = values(&ids);
+        with_unknown.push(json!({"value": "no-such-user"}));
+        let r = env
+            .patch(
+                &group,
+                patch_op(json!([{"op": "add", "path": "members", "value": with_unknown}])),
+            )
+            .await;
+        r.assert_error(400, Some("invalidValue"));
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("no-such-user"),
+            "{}",
+            r.raw
+        );
+        let before = env.get_ok(&group).await;
+        assert!(member_ids(&before).is_empty());
+
+        // All of them, some twice: each is a member once.
+        let mut twice = values(&ids);
+        twice.extend(values(&ids[..5]));
+        let r = env
+            .patch(
+                &group,
+                patch_op(json!([{"op": "add", "path": "members", "value": twice}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        let g = env.get_ok(&group).await;
+        let mut all = ids.clone();
+        all.sort();
+        assert_eq!(member_ids(&g), all);
+
+        // Adding them again changes nothing, not even the version.
+        let r = env
+            .patch(
+                &group,
+                patch_op(json!([{"op": "add", "path": "members", "value": values(&ids)}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        assert_eq!(
+            env.get_ok(&group).await["meta"]["version"],
+            g["meta"]["version"]
+        );
+
+        // Removing 505 of them by value leaves the other 5.
+        let r = env
+            .patch(
+                &group,
+                patch_op(
+                    json!([{"op": "remove", "path": "members", "value": values(&ids[..505])}]),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        let mut rest = ids[505..].to_vec();
+        rest.sort();
+        assert_eq!(member_ids(&env.get_ok(&group).await), rest);
+    }
+);
