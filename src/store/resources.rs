@@ -68,15 +68,30 @@ impl ResourceRow {
 
     /// The row with its document parsed.
     pub fn into_resource(self) -> ScimResult<StoredResource> {
-        let doc = serde_json::from_str(&self.doc).map_err(|e| {
-            ScimError::internal(format!("stored document {} unreadable: {e}", self.id))
-        })?;
+        let doc = self.parse_doc()?;
         Ok(StoredResource {
             id: self.id,
             created: self.created,
             last_modified: self.last_modified,
             version: self.version,
             doc,
+        })
+    }
+
+    /// The resource, parsed from the borrowed row (its JSON text is not copied).
+    pub fn to_resource(&self) -> ScimResult<StoredResource> {
+        Ok(StoredResource {
+            id: self.id.clone(),
+            created: self.created.clone(),
+            last_modified: self.last_modified.clone(),
+            version: self.version,
+            doc: self.parse_doc()?,
+        })
+    }
+
+    fn parse_doc(&self) -> ScimResult<Value> {
+        serde_json::from_str(&self.doc).map_err(|e| {
+            ScimError::internal(format!("stored document {} unreadable: {e}", self.id))
         })
     }
 }
@@ -351,7 +366,7 @@ fn plan_update(
     row: ResourceRow,
     change: &impl Fn(&StoredResource) -> ScimResult<Update>,
 ) -> ScimResult<PlannedUpdate> {
-    let parsed = row.clone().into_resource()?;
+    let parsed = row.to_resource()?;
     let update = change(&parsed)?;
     let doc = match update.doc {
         Some(doc) if doc != parsed.doc => {
