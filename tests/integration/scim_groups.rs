@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{enc, patch_op, TestEnv};
+use crate::support::{enc, member_ids, patch_op, TestEnv};
 
 both_backends!(
     entra_create_group_with_adscim_schema,
@@ -276,18 +276,6 @@ both_backends!(
         let group = format!("/Groups/{gid}");
         let values = |ids: &[String]| -> Vec<serde_json::Value> {
             ids.iter().map(|id| json!({"value": id})).collect()
-        };
-        let member_ids = |g: &serde_json::Value| -> Vec<String> {
-            let mut m: Vec<String> = g["members"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|m| m["value"].as_str().unwrap().to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            m.sort();
-            m
         };
 
         // An unknown id in the second chunk: 400 naming it, and nothing added.

@@ -376,6 +376,20 @@ impl TestEnv {
     }
 }
 
+/// The `value`s of a group's `members`, sorted (none when it has no `members`).
+pub fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
 /// A PatchOp request body with these operations.
 pub fn patch_op(ops: Value) -> Value {
     serde_json::json!({
