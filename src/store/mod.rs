@@ -344,12 +344,7 @@ impl Store {
                 let mut c: PooledConnection<_> = pool.get()?;
                 f(&mut Conn::Sqlite(&mut c))
             }
-            DbPool::Postgres(pool) => {
-                let mut c = pg_connection(pool)?;
-                let result = f(&mut Conn::Postgres(&mut c.conn));
-                c.last_used = Instant::now();
-                result
-            }
+            DbPool::Postgres(pool) => on_pg_connection(pool, |c| f(&mut Conn::Postgres(c))),
         }
     }
 
@@ -361,10 +356,7 @@ impl Store {
         match &self.pool {
             DbPool::Sqlite(pool) => self.sqlite_writer.write(pool, f),
             DbPool::Postgres(pool) => {
-                let mut c = pg_connection(pool)?;
-                let result = c.conn.transaction(|c| f(&mut Conn::Postgres(c)));
-                c.last_used = Instant::now();
-                result
+                on_pg_connection(pool, |c| c.transaction(|c| f(&mut Conn::Postgres(c))))
             }
         }
     }
@@ -377,10 +369,7 @@ impl Store {
         match &self.pool {
             DbPool::Sqlite(_) => self.write(|c| c.execute_all(statements)),
             DbPool::Postgres(pool) => {
-                let mut c = pg_connection(pool)?;
-                let result = Conn::Postgres(&mut c.conn).execute_all(statements);
-                c.last_used = Instant::now();
-                result
+                on_pg_connection(pool, |c| Conn::Postgres(c).execute_all(statements))
             }
         }
     }
@@ -416,6 +405,17 @@ impl Store {
         self.read(|c| c.execute(&Sql::new("SELECT 1")).map(|_| ()))
             .is_ok()
     }
+}
+
+/// Runs `f` on a PostgreSQL connection from the pool ([`pg_connection`]) and stamps its use.
+fn on_pg_connection<R>(
+    pool: &Pool<PgManager>,
+    f: impl FnOnce(&mut PgConnection) -> ScimResult<R>,
+) -> ScimResult<R> {
+    let mut c = pg_connection(pool)?;
+    let result = f(&mut c.conn);
+    c.last_used = Instant::now();
+    result
 }
 
 /// A PostgreSQL connection from the pool; one idle for longer than [`PG_IDLE_CHECK`] is
@@ -472,11 +472,17 @@ mod tests {
         journal_mode: String,
     }
 
-    #[test]
-    fn a_new_sqlite_file_is_in_wal_mode_on_every_connection() {
+    /// A store on a new SQLite file in a temporary directory.
+    fn sqlite_store(connections: u32) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
-        let store = Store::open(&url, 4).unwrap();
+        let store = Store::open(&url, connections).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_sqlite_file_is_in_wal_mode_on_every_connection() {
+        let (_dir, store) = sqlite_store(4);
         for _ in 0..4 {
             let mode = store
                 .read(|c| c.first::<JournalMode>(&Sql::new("PRAGMA journal_mode")))
@@ -496,9 +502,7 @@ mod tests {
     /// would still work, only slower: nothing else would notice).
     #[test]
     fn the_bundled_sqlite_is_built_with_the_projects_flags() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
-        let store = Store::open(&url, 2).unwrap();
+        let (_dir, store) = sqlite_store(2);
         let options: Vec<String> = store
             .read(|c| c.load::<CompileOption>(&Sql::new("PRAGMA compile_options")))
             .unwrap()
