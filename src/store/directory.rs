@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
 
-use super::sql::Sql;
+use super::sql::{Sql, IN_LIST_MAX};
 use super::Store;
 use crate::error::ScimResult;
 
@@ -28,12 +28,12 @@ impl Store {
     ) -> ScimResult<HashMap<String, i64>> {
         self.read(|c| {
             let mut counts = HashMap::new();
-            for chunk in group_ids.chunks(500) {
+            for chunk in group_ids.chunks(IN_LIST_MAX) {
                 let mut q =
                     Sql::new("SELECT group_id, COUNT(*) AS n FROM members WHERE tenant_id = ");
                 q.text(tenant)
                     .push(" AND group_id")
-                    .in_list(&chunk.iter().map(String::as_str).collect::<Vec<_>>())
+                    .in_list(chunk)
                     .push(" GROUP BY group_id");
                 for row in c.load::<GroupCount>(&q)? {
                     counts.insert(row.group_id, row.n);

@@ -1,7 +1,7 @@
 //! Users and Groups: rows, side tables (emails), memberships. Every statement is scoped by
 //! `tenant_id`; every write runs in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use serde_json::Value;
 
 use super::filter_sql::{fold, format_timestamp, order_by, FilterCompiler};
-use super::sql::{Count, Sql};
+use super::sql::{Count, Sql, IN_LIST_MAX};
 use super::{Conn, Dialect, Store};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{AttrPath, Filter};
@@ -598,13 +598,9 @@ fn count_shard(dialect: Dialect, id: &str) -> i64 {
     }
 }
 
-/// Adds members; returns how many were new. Unknown ids are a 400 (nothing is written).
-/// The most member ids in one statement's `IN` list (within both backends' parameter limits).
-const MEMBER_CHUNK: usize = 500;
-
 /// Each id once, in the order given.
 fn distinct<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     ids.into_iter().filter(|id| seen.insert(*id)).collect()
 }
 
@@ -614,9 +610,10 @@ struct IdRow {
     id: String,
 }
 
-/// Adds `members` to the group (one statement per 500 ids; a second one only when some of
-/// them were not added, to tell members already there from unknown ids, which are a 400).
-/// Returns how many were added.
+/// Adds `members` to the group; returns how many were new. One statement per
+/// [`IN_LIST_MAX`] ids, and a second one only when some of them were not added, to tell
+/// members already there from unknown ids: an unknown id is a 400 (the caller's transaction
+/// then writes nothing).
 fn add_members(
     conn: &mut Conn<'_>,
     tenant: &str,
@@ -630,7 +627,7 @@ fn add_members(
     }
     let ids = distinct(members.iter().map(|m| m.value.as_str()));
     let mut added = 0;
-    for chunk in ids.chunks(MEMBER_CHUNK) {
+    for chunk in ids.chunks(IN_LIST_MAX) {
         let mut q = Sql::new(
             "INSERT INTO members (tenant_id, group_id, member_id, member_type) SELECT r.tenant_id, ",
         );
@@ -644,7 +641,7 @@ fn add_members(
         if n < chunk.len() {
             let mut known = Sql::new("SELECT r.id FROM resources r WHERE r.tenant_id = ");
             known.text(tenant).push(" AND r.id").in_list(chunk);
-            let found: std::collections::HashSet<String> = conn
+            let found: HashSet<String> = conn
                 .load::<IdRow>(&known)?
                 .into_iter()
                 .map(|r| r.id)
@@ -673,7 +670,7 @@ fn remove_members(
         return conn.execute(&q);
     };
     let mut removed = 0;
-    for chunk in distinct(ids.iter().map(String::as_str)).chunks(MEMBER_CHUNK) {
+    for chunk in distinct(ids.iter().map(String::as_str)).chunks(IN_LIST_MAX) {
         let mut q = q.clone();
         q.push(" AND member_id").in_list(chunk);
         removed += conn.execute(&q)?;
@@ -734,8 +731,7 @@ fn load_memberships(
 ) -> ScimResult<Vec<Member>> {
     let (joined, key) = direction.columns();
     let mut all = Vec::new();
-    // Bounded IN lists keep the statement within both backends' parameter limits.
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(IN_LIST_MAX) {
         let mut q = Sql::new(
             "SELECT m.group_id, m.member_id, m.member_type, r.display_name AS display FROM members m \
              JOIN resources r ON r.tenant_id = m.tenant_id AND r.id = ",
@@ -745,7 +741,7 @@ fn load_memberships(
             .text(tenant)
             .push(" AND ")
             .push(key)
-            .in_list(&chunk.iter().map(String::as_str).collect::<Vec<_>>())
+            .in_list(chunk)
             .push(" ORDER BY ")
             .push(key)
             .push(", ")

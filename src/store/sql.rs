@@ -55,6 +55,10 @@ impl ShapeRegistry {
 static INPUT_SHAPES: LazyLock<ShapeRegistry> =
     LazyLock::new(|| ShapeRegistry::new(MAX_INPUT_SHAPES));
 
+/// The most values one statement's `IN` list takes ([`Sql::in_list`]): well within both
+/// backends' parameter limits.
+pub const IN_LIST_MAX: usize = 500;
+
 /// A bound value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
@@ -120,7 +124,8 @@ impl Sql {
     /// length so make at most a few statement texts, which stay in the prepared-statement
     /// cache without growing it with client input: such statements need no
     /// [`Sql::shaped_by_input`]. An empty list matches nothing.
-    pub fn in_list(&mut self, values: &[&str]) -> &mut Self {
+    /// Lists longer than [`IN_LIST_MAX`] are for the caller to split.
+    pub fn in_list(&mut self, values: &[impl AsRef<str>]) -> &mut Self {
         let Some(last) = values.last() else {
             return self.push(" IN (NULL)");
         };
@@ -129,7 +134,7 @@ impl Sql {
             if i > 0 {
                 self.push(", ");
             }
-            self.text(*values.get(i).unwrap_or(last));
+            self.text(values.get(i).unwrap_or(last).as_ref());
         }
         self.push(")")
     }
