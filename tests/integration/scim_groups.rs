@@ -192,11 +192,17 @@ both_backends!(
         let b = env.create_user("m2@example.com").await;
         let g1 = env.create_group("Lookup group 1").await;
         let g2 = env.create_group("Lookup group 2").await;
-        for g in [&g1, &g2] {
+        // Memberships written in the opposite of the order shown (ids sorted), so that a read
+        // returning them as stored fails.
+        let mut descending = [g1.clone(), g2.clone()];
+        descending.sort();
+        descending.reverse();
+        let (first, second) = if a > b { (&a, &b) } else { (&b, &a) };
+        for g in &descending {
             let r = env
                 .patch(
                     &format!("/Groups/{g}"),
-                    patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": a}, {"value": b}]}])),
+                    patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": first}, {"value": second}]}])),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
