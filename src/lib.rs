@@ -8,6 +8,7 @@ pub mod console;
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod log_format;
 pub mod log_writer;
 pub mod metrics;
 pub mod password;
@@ -19,6 +20,7 @@ pub mod schema;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod timestamp;
 pub mod token;
 
 pub use error::{ScimError, ScimResult, ScimType};

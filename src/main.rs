@@ -135,8 +135,11 @@ fn init_tracing() -> scimd::log_writer::FlushGuard {
         .with_writer(writer);
     if json {
         builder.json().init();
-    } else {
+    } else if ansi {
         builder.init();
+    } else {
+        // The same text without colours, written by hand (`scimd::log_format`).
+        builder.event_format(scimd::log_format::LineFormat).init();
     }
     guard
 }

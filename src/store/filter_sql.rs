@@ -18,9 +18,13 @@ use crate::schema::{AttrType, Attribute, ResolvedAttr, ResourceType};
 /// Format of every timestamp the store writes: fixed width, so text order is time order.
 pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
-/// Formats an instant as the store does.
+/// Formats an instant as the store does ([`TIMESTAMP_FORMAT`]; digit by digit, see
+/// [`crate::timestamp`]).
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
-    t.format(TIMESTAMP_FORMAT).to_string()
+    match crate::timestamp::digits(t) {
+        Some(digits) => crate::timestamp::as_str(&digits).to_string(),
+        None => t.format(TIMESTAMP_FORMAT).to_string(),
+    }
 }
 
 /// Where a scalar value comes from, and how to compare it.
