@@ -164,6 +164,33 @@ fn parse_operation(op: &Value) -> ScimResult<PatchOperation> {
     })
 }
 
+/// The membership changes of a PATCH whose every operation names a Group's `members` by
+/// its path (Entra's one-member add and remove), worked out without the stored document,
+/// which such operations never change.
+///
+/// `None` when an operation names anything else or has no path, or when one fails: the
+/// caller then takes [`apply_patch`]'s way, which reports errors in their usual order (an
+/// unknown resource before a bad operation).
+pub fn member_changes_only(ops: &[PatchOperation], rt: &ResourceType) -> Option<Vec<MemberChange>> {
+    let names_members = |op: &PatchOperation| -> Option<bool> {
+        let ap = match op.path.as_ref()? {
+            PatchPath::Attr(ap) => ap,
+            PatchPath::ValuePath { path, .. } => path,
+        };
+        let resolved = resolve(rt, ap)?;
+        Some(is_members(rt, resolved.extension, resolved.attr))
+    };
+    if ops.is_empty() || !ops.iter().all(|op| names_members(op) == Some(true)) {
+        return None;
+    }
+    let mut work = Map::new();
+    let mut changes = Vec::new();
+    for op in ops {
+        apply_operation(&mut work, op, rt, &mut changes).ok()?;
+    }
+    work.is_empty().then_some(changes)
+}
+
 /// Applies operations in order, atomically (on a copy: any error → nothing applied), then
 /// validates and normalizes the result like a POST body ([`resource::normalize`]).
 pub fn apply_patch(
@@ -1727,6 +1754,51 @@ mod tests {
                 "7f4bc1a3-285e-48ae-8202-5accb43efb0e".into()
             ])]
         );
+    }
+
+    #[test]
+    fn member_only_patches_are_worked_out_without_the_document() {
+        let group_rt = &Registry::get().group;
+        let only = |ops: Value| {
+            let ops = parse_patch_request(&body(ops)).unwrap();
+            member_changes_only(&ops, group_rt)
+        };
+        // Entra's forms, and several member operations: the same changes as apply_patch.
+        for ops in [
+            json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": "u1"}]}]),
+            json!([{"op": "Remove", "path": "members", "value": [{"value": "u1"}]}]),
+            json!([{"op": "remove", "path": "members[value eq \"u1\"]"}]),
+            json!([
+                {"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members", "value": [{"value": "u1"}, {"value": "u2"}]},
+                {"op": "remove", "path": "members[type eq \"Group\"]"},
+                {"op": "replace", "path": "Members", "value": [{"value": "u9"}]},
+                {"op": "remove", "path": "members"}
+            ]),
+        ] {
+            let full = patch_group(&group(), ops.clone()).unwrap();
+            assert_eq!(full.doc, group(), "{ops}");
+            assert_eq!(only(ops.clone()), Some(full.member_changes), "{ops}");
+        }
+        // Anything else, or an operation that fails: the general way.
+        for ops in [
+            json!([{"op": "replace", "path": "displayName", "value": "New"}]),
+            json!([
+                {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+                {"op": "replace", "path": "displayName", "value": "New"}
+            ]),
+            json!([{"op": "add", "value": {"members": [{"value": "u5"}]}}]),
+            json!([{"op": "add", "path": "members", "value": [{"type": "User"}]}]),
+            json!([{"op": "add", "path": "members[value eq \"u1\"]", "value": [{"value": "u1"}]}]),
+            json!([{"op": "add", "path": "members.display", "value": "x"}]),
+        ] {
+            assert_eq!(only(ops.clone()), None, "{ops}");
+        }
+        // Users have no members.
+        let ops = parse_patch_request(&body(
+            json!([{"op": "add", "path": "members", "value": [{"value": "u1"}]}]),
+        ))
+        .unwrap();
+        assert_eq!(member_changes_only(&ops, &Registry::get().user), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{blocking, discovery, header_str, read, read_json, AppState, SCIM_CON
 use crate::configuration;
 use crate::error::ScimError;
 use crate::filter::{parse_filter, AttrPath, Filter};
-use crate::patch::{apply_patch, parse_patch_request, MemberChange};
+use crate::patch::{apply_patch, member_changes_only, parse_patch_request, MemberChange};
 use crate::projection::Projection;
 use crate::representation::{list_response_text, to_scim, to_scim_text};
 use crate::resource::normalize;
@@ -720,6 +720,28 @@ async fn patch_resource(
     let now = state.now();
     let log = write_log(req, ctx, status);
     let id = id.to_string();
+    if no_content {
+        if let Some(changes) = member_changes_only(&ops, rt) {
+            // Entra's member add/remove: no document to read, patch or rewrite.
+            let etag = blocking(move || {
+                store.update_members(
+                    &tenant_id,
+                    rt,
+                    &id,
+                    &changes,
+                    WriteOptions {
+                        if_match: if_match.as_deref(),
+                        now,
+                        log: Some(&log),
+                    },
+                )
+            })
+            .await?;
+            let mut resp = HttpResponse::NoContent().finish();
+            set_etag(&mut resp, &etag);
+            return Ok(resp);
+        }
+    }
     let related = if no_content {
         Related::Nothing
     } else {

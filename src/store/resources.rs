@@ -410,8 +410,39 @@ fn store_update(
         members,
     } = plan;
     let id = current.id.as_str();
-    let mut changed = doc.is_some();
-    for mc in &members {
+    let changed = write_member_changes(c, tenant, rt, id, &members)? || doc.is_some();
+    let log = log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name.as_deref(), now)));
+    if !changed {
+        c.execute_all(log.into_iter().collect())?;
+        return Ok(current);
+    }
+    let ts = format_timestamp(now);
+    let mut statements = vec![resource_update(tenant, id, doc.as_ref(), &ts)];
+    // The side rows only when the emails changed (not on every displayName PATCH).
+    if let Some(new) = doc.as_ref().filter(|d| d.emails_changed) {
+        statements.extend(email_statements(tenant, id, &new.idx, true));
+    }
+    statements.extend(log);
+    c.execute_all(statements)?;
+    Ok(ResourceRow {
+        version: current.version + 1,
+        last_modified: ts,
+        doc: doc.map_or(current.doc, |d| d.text),
+        id: current.id,
+        created: current.created,
+    })
+}
+
+/// Applies membership changes to group `id`, in order; whether any membership changed.
+fn write_member_changes(
+    c: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    id: &str,
+    changes: &[MemberChange],
+) -> ScimResult<bool> {
+    let mut changed = false;
+    for mc in changes {
         let n = match mc {
             MemberChange::Add(list) => add_members(c, tenant, id, list)?,
             MemberChange::Remove(ids) => remove_members(c, tenant, id, Some(ids))?,
@@ -441,14 +472,15 @@ fn store_update(
         };
         changed |= n > 0;
     }
-    let log = log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name.as_deref(), now)));
-    if !changed {
-        c.execute_all(log.into_iter().collect())?;
-        return Ok(current);
-    }
-    let ts = format_timestamp(now);
+    Ok(changed)
+}
+
+/// The UPDATE of a changed resource: its new document (if any) and `meta` moved on. A
+/// members-only change (a group member add/remove) moves only `meta`: the document and its
+/// indexed values stay.
+fn resource_update(tenant: &str, id: &str, doc: Option<&NewDocument>, ts: &str) -> Sql {
     let mut q = Sql::new("UPDATE resources SET ");
-    if let Some(new) = &doc {
+    if let Some(new) = doc {
         q.push("unique_name = ")
             .text(new.idx.unique_name.as_str())
             .push(", display_name = ")
@@ -461,28 +493,13 @@ fn store_update(
             .text(new.search.as_str())
             .push(", ");
     }
-    // A members-only change (a group member add/remove) moves only `meta` on: the
-    // document and its indexed values stay.
     q.push("last_modified = ")
-        .text(ts.as_str())
+        .text(ts)
         .push(", version = version + 1 WHERE tenant_id = ")
         .text(tenant)
         .push(" AND id = ")
         .text(id);
-    let mut statements = vec![q];
-    // The side rows only when the emails changed (not on every displayName PATCH).
-    if let Some(new) = doc.as_ref().filter(|d| d.emails_changed) {
-        statements.extend(email_statements(tenant, id, &new.idx, true));
-    }
-    statements.extend(log);
-    c.execute_all(statements)?;
-    Ok(ResourceRow {
-        version: current.version + 1,
-        last_modified: ts,
-        doc: doc.map_or(current.doc, |d| d.text),
-        id: current.id,
-        created: current.created,
-    })
+    q
 }
 
 /// The statements that write a resource's email side rows; `replace` deletes the old ones
@@ -1190,6 +1207,61 @@ impl Store {
                 }
             }
             store_update(c, tenant, rt, plan, now, log)
+        })
+    }
+
+    /// Applies membership changes to a group without reading or rewriting its document
+    /// (the PATCHes of [`crate::patch::member_changes_only`]): in the write turn, the
+    /// group's version (locked on PostgreSQL) for `If-Match`, the memberships, then `meta`
+    /// and the provisioning log as [`Store::update_resource`] writes them. Returns the
+    /// entity tag after the change.
+    pub fn update_members(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+        changes: &[MemberChange],
+        opts: WriteOptions<'_>,
+    ) -> ScimResult<String> {
+        #[derive(QueryableByName)]
+        struct Head {
+            #[diesel(sql_type = Text)]
+            resource_type: String,
+            #[diesel(sql_type = BigInt)]
+            version: i64,
+            #[diesel(sql_type = Nullable<Text>)]
+            display_name: Option<String>,
+        }
+        let WriteOptions { if_match, now, log } = opts;
+        self.write(|c| {
+            let mut q = Sql::new(
+                "SELECT r.resource_type, r.version, r.display_name FROM resources r WHERE r.tenant_id = ",
+            );
+            q.text(tenant)
+                .push(" AND r.id = ")
+                .text(id)
+                .push(c.dialect().for_update());
+            let head = c
+                .first::<Head>(&q)?
+                .filter(|h| h.resource_type == rt.name)
+                .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
+            if let Some(tag) = if_match {
+                if !if_match_allows(tag, head.version) {
+                    return Err(ScimError::precondition_failed(format!(
+                        "version mismatch: the resource is at {}",
+                        weak_etag(head.version)
+                    )));
+                }
+            }
+            let changed = write_member_changes(c, tenant, rt, id, changes)?;
+            let name = head.display_name.as_deref();
+            let mut statements = Vec::with_capacity(2);
+            if changed {
+                statements.push(resource_update(tenant, id, None, &format_timestamp(now)));
+            }
+            statements.extend(log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now))));
+            c.execute_all(statements)?;
+            Ok(weak_etag(head.version + i64::from(changed)))
         })
     }
 

@@ -1,7 +1,7 @@
 //! Groups: Entra's group conversation, displayName uniqueness, members on POST/PUT.
 
-use actix_web::http::StatusCode;
-use serde_json::json;
+use actix_web::http::{Method, StatusCode};
+use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::support::{enc, member_ids, patch_op, TestEnv};
@@ -343,5 +343,84 @@ both_backends!(
         let mut rest = ids[505..].to_vec();
         rest.sort();
         assert_eq!(member_ids(&env.get_ok(&group).await), rest);
+    }
+);
+
+both_backends!(
+    member_patches_move_the_version_and_honour_if_match,
+    |env: TestEnv| async move {
+        // Member-only PATCHes (Entra's) skip the document; they keep every rule of a PATCH.
+        let g = env.create_group("Versions").await;
+        let u = env.create_user("versions@example.com").await;
+        let path = format!("/Groups/{g}");
+        let add = patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": u}]}]));
+        let version = |g: &Value| g["meta"]["version"].as_str().unwrap().to_string();
+        // A stale If-Match: 412, nothing changes.
+        env.scim_with(
+            Method::PATCH,
+            &path,
+            Some(add.clone()),
+            &[("if-match", "W/\"9\"".to_string())],
+        )
+        .await
+        .assert_error(412, None);
+        let before = env.get_ok(&path).await;
+        assert_eq!(version(&before), "W/\"1\"");
+        assert!(member_ids(&before).is_empty(), "{before}");
+        // The matching one: applied, the answer's ETag is the stored version.
+        let r = env
+            .scim_with(
+                Method::PATCH,
+                &path,
+                Some(add.clone()),
+                &[("if-match", "W/\"1\"".to_string())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        assert_eq!(r.header("etag"), Some("W/\"2\""));
+        let after = env.get_ok(&path).await;
+        assert_eq!(version(&after), "W/\"2\"");
+        assert_eq!(member_ids(&after), vec![u.clone()]);
+        assert!(after["meta"]["lastModified"].as_str() >= before["meta"]["lastModified"].as_str());
+        assert_eq!(after["displayName"], "Versions");
+        // Adding a member already there changes nothing, so the version stays.
+        let r = env.patch(&path, add.clone()).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        assert_eq!(r.header("etag"), Some("W/\"2\""));
+        assert_eq!(version(&env.get_ok(&path).await), "W/\"2\"");
+        // An unknown member: 400, the version stays.
+        env.patch(
+            &path,
+            patch_op(
+                json!([{"op": "Add", "path": "members", "value": [{"value": "no-such-user"}]}]),
+            ),
+        )
+        .await
+        .assert_error(400, Some("invalidValue"));
+        assert_eq!(version(&env.get_ok(&path).await), "W/\"2\"");
+        // Removal by filter: applied.
+        let r = env
+            .patch(
+                &path,
+                patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{u}\"]")}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        assert_eq!(r.header("etag"), Some("W/\"3\""));
+        let last = env.get_ok(&path).await;
+        assert!(member_ids(&last).is_empty(), "{last}");
+        assert_eq!(version(&last), "W/\"3\"");
+        // Not a group, or no such resource: 404.
+        env.patch(&format!("/Groups/{u}"), add.clone())
+            .await
+            .assert_error(404, None);
+        env.patch("/Groups/no-such-group", add.clone())
+            .await
+            .assert_error(404, None);
+        // The user's own document was not touched by any of it.
+        assert_eq!(
+            env.get_ok(&format!("/Users/{u}")).await["meta"]["version"],
+            "W/\"1\""
+        );
     }
 );
