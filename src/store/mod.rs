@@ -480,6 +480,70 @@ mod tests {
         (dir, store)
     }
 
+    /// A database made by the fifth-session schema (migrations 1–5) keeps its memberships
+    /// and log rows when migration 6 rebuilds both tables clustered (WITHOUT ROWID), and the
+    /// rebuilt `members` still cascades with its resources.
+    #[test]
+    fn sqlite_members_and_log_rebuilt_clustered_keep_their_rows() {
+        use diesel::{Connection, RunQueryDsl, SqliteConnection};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        for _ in 0..5 {
+            conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        for statement in [
+            "INSERT INTO tenants (id, name, created_at) VALUES ('t', 'T', 'x')",
+            "INSERT INTO resources (tenant_id, id, resource_type, unique_name, created, last_modified, version, doc, search_doc) VALUES ('t', 'g', 'Group', 'g', 'x', 'x', 1, '{}', '{}'), ('t', 'u', 'User', 'u', 'x', 'x', 1, '{}', '{}'), ('t', 'v', 'User', 'v', 'x', 'x', 1, '{}', '{}')",
+            "INSERT INTO members (tenant_id, group_id, member_id, member_type) VALUES ('t', 'g', 'u', 'User'), ('t', 'g', 'v', 'User')",
+            "INSERT INTO provisioning_log (tenant_id, id, at, method, outcome, status, resource_name) VALUES ('t', 'l1', '2026-11-29T00:00:00.000000Z', 'PATCH', 'success', 204, 'g')",
+        ] {
+            diesel::sql_query(statement).execute(&mut conn).unwrap();
+        }
+        drop(conn);
+
+        let store = Store::open(&format!("sqlite://{}", path.display()), 2).unwrap();
+        #[derive(QueryableByName)]
+        struct Named {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let names = |q: &str| -> Vec<String> {
+            let q = Sql::new(q);
+            let mut v: Vec<String> = store
+                .read(|c| c.load::<Named>(&q))
+                .unwrap()
+                .into_iter()
+                .map(|n| n.name)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            names("SELECT member_id AS name FROM members WHERE tenant_id = 't' AND group_id = 'g'"),
+            ["u", "v"]
+        );
+        assert_eq!(
+            names("SELECT id || ' ' || resource_name AS name FROM provisioning_log"),
+            ["l1 g"]
+        );
+        assert_eq!(
+            names("SELECT name FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%'"),
+            ["members", "provisioning_log"]
+        );
+        assert_eq!(
+            names("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('members', 'provisioning_log') AND sql IS NOT NULL"),
+            ["members_by_member_group", "provisioning_log_at"]
+        );
+        // Deleting a user still removes its memberships (the foreign keys came along).
+        let delete = Sql::new("DELETE FROM resources WHERE tenant_id = 't' AND id = 'u'");
+        store.write(|c| c.execute(&delete)).unwrap();
+        assert_eq!(
+            names("SELECT member_id AS name FROM members WHERE tenant_id = 't'"),
+            ["v"]
+        );
+    }
+
     #[test]
     fn a_new_sqlite_file_is_in_wal_mode_on_every_connection() {
         let (_dir, store) = sqlite_store(4);

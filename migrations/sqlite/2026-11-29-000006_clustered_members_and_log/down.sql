@@ -1,0 +1,36 @@
+CREATE TABLE members_rowid (
+    tenant_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    member_type TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, group_id, member_id),
+    FOREIGN KEY (tenant_id, group_id) REFERENCES resources (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, member_id) REFERENCES resources (tenant_id, id) ON DELETE CASCADE
+);
+INSERT INTO members_rowid (tenant_id, group_id, member_id, member_type)
+    SELECT tenant_id, group_id, member_id, member_type FROM members;
+DROP TABLE members;
+ALTER TABLE members_rowid RENAME TO members;
+CREATE INDEX members_by_member_group ON members (tenant_id, member_id, group_id);
+
+CREATE TABLE provisioning_log_rowid (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    token_id TEXT,
+    token_name TEXT,
+    method TEXT NOT NULL,
+    resource_type TEXT,
+    resource_id TEXT,
+    resource_name TEXT,
+    outcome TEXT NOT NULL,
+    status BIGINT NOT NULL,
+    detail TEXT,
+    PRIMARY KEY (tenant_id, id)
+);
+INSERT INTO provisioning_log_rowid
+    SELECT tenant_id, id, at, token_id, token_name, method, resource_type, resource_id,
+           resource_name, outcome, status, detail FROM provisioning_log;
+DROP TABLE provisioning_log;
+ALTER TABLE provisioning_log_rowid RENAME TO provisioning_log;
+CREATE INDEX provisioning_log_at ON provisioning_log (tenant_id, at);
