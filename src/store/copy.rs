@@ -186,7 +186,8 @@ const TABLES: &[TableSpec] = &[
             ("status", Int),
             ("detail", T),
         ],
-        key: &["tenant_id", "id"],
+        // SQLite's primary key (clustered); PostgreSQL's (tenant_id, at) index leads it.
+        key: &["tenant_id", "at", "id"],
     },
     TableSpec {
         name: "audit_log",
