@@ -133,16 +133,26 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchedWriter {
     }
 }
 
+/// An output tests can read back (what a writer or a tracing subscriber wrote).
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Instant;
+pub(crate) mod captured {
+    use std::io;
+    use std::sync::{Arc, Mutex};
 
-    /// An output the test can read back.
     #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
-    impl Write for Sink {
+    impl Captured {
+        pub(crate) fn bytes(&self) -> Vec<u8> {
+            self.0.lock().unwrap().clone()
+        }
+
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8(self.bytes()).unwrap()
+        }
+    }
+
+    impl io::Write for Captured {
         fn write(&mut self, data: &[u8]) -> io::Result<usize> {
             self.0.lock().unwrap().extend_from_slice(data);
             Ok(data.len())
@@ -151,27 +161,34 @@ mod tests {
             Ok(())
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use captured::Captured;
+    use std::time::Instant;
 
     #[test]
     fn lines_reach_the_output_in_order_within_the_interval_and_at_exit() {
-        let sink = Sink::default();
+        let sink = Captured::default();
         let (writer, guard) = BatchedWriter::new(sink.clone());
         (&writer).write_all(b"one\n").unwrap();
         (&writer).write_all(b"two\n").unwrap();
         let start = Instant::now();
-        while sink.0.lock().unwrap().len() < 8 {
+        while sink.bytes().len() < 8 {
             assert!(start.elapsed() < Duration::from_secs(5), "not flushed");
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert_eq!(&*sink.0.lock().unwrap(), b"one\ntwo\n");
+        assert_eq!(&*sink.bytes(), b"one\ntwo\n");
         (&writer).write_all(b"three\n").unwrap();
         drop(guard);
-        assert_eq!(&*sink.0.lock().unwrap(), b"one\ntwo\nthree\n");
+        assert_eq!(&*sink.bytes(), b"one\ntwo\nthree\n");
     }
 
     #[test]
     fn concurrent_lines_are_neither_lost_nor_torn() {
-        let sink = Sink::default();
+        let sink = Captured::default();
         let (writer, guard) = BatchedWriter::new(sink.clone());
         let threads: Vec<_> = (0..4)
             .map(|t| {
@@ -189,7 +206,7 @@ mod tests {
             t.join().unwrap();
         }
         drop(guard);
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let text = sink.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 80_000);
         for t in 0..4 {

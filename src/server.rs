@@ -183,23 +183,9 @@ fn spawn_retention(store: Store, days: i64) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use actix_web::{test, web, App};
 
-    /// Captures what a tracing subscriber writes.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::log_writer::captured::Captured;
 
     // In the unit tests (not the integration tests, whose parallel requests would race
     // this test's subscriber for tracing's global per-callsite interest cache).
@@ -235,7 +221,7 @@ mod tests {
                 .unwrap()
                 .to_string();
             assert_eq!(id.len(), 32, "{id}");
-            let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let log = captured.text();
             let lines: Vec<&str> = log.lines().filter(|l| l.contains(&id)).collect();
             assert_eq!(lines.len(), 1, "one access line per request:\n{log}");
             let path = uri.split('?').next().unwrap();
