@@ -32,7 +32,7 @@ where
         let now = chrono::Utc::now();
         match crate::timestamp::digits(now) {
             Some(digits) => writer.write_str(crate::timestamp::as_str(&digits))?,
-            None => write!(writer, "{}", now.format("%Y-%m-%dT%H:%M:%S%.6fZ"))?,
+            None => writer.write_str(&crate::store::filter_sql::format_timestamp(now))?,
         }
         let meta = event.metadata();
         writer.write_str(match *meta.level() {

@@ -528,8 +528,8 @@ impl ProvisioningEntry {
         now: DateTime<Utc>,
     ) -> ProvisioningEntry {
         ProvisioningEntry {
-            // Time-ordered, so that new rows go to the end of the tenant's range of the
-            // log's primary key (clustered on SQLite).
+            // Time-ordered like `at`: rows of the same microsecond keep their order in
+            // the log's key, (tenant_id, at, id) on SQLite (clustered).
             id: uuid::Uuid::now_v7().to_string(),
             at: format_timestamp(now),
             token_name: token_name.map(str::to_string),
