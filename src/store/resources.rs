@@ -320,26 +320,53 @@ struct TypedResourceRow {
     row: ResourceRow,
 }
 
-/// The version of a resource (of type `rt`), without reading its document.
-fn current_version(
+/// A resource's version and display name, without its document.
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = Text)]
+    resource_type: String,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    display_name: Option<String>,
+}
+
+/// The [`Head`] of a resource of type `rt` (locked on PostgreSQL when `lock`).
+fn select_head(
     conn: &mut Conn<'_>,
     tenant: &str,
     rt: &ResourceType,
     id: &str,
-) -> ScimResult<Option<i64>> {
-    #[derive(QueryableByName)]
-    struct TypedVersion {
-        #[diesel(sql_type = Text)]
-        resource_type: String,
-        #[diesel(sql_type = BigInt)]
-        version: i64,
-    }
-    let mut q = Sql::new("SELECT r.resource_type, r.version FROM resources r WHERE r.tenant_id = ");
+    lock: bool,
+) -> ScimResult<Option<Head>> {
+    let mut q = Sql::new(
+        "SELECT r.resource_type, r.version, r.display_name FROM resources r WHERE r.tenant_id = ",
+    );
     q.text(tenant).push(" AND r.id = ").text(id);
+    if lock {
+        q.push(conn.dialect().for_update());
+    }
     Ok(conn
-        .first::<TypedVersion>(&q)?
-        .filter(|t| t.resource_type == rt.name)
-        .map(|t| t.version))
+        .first::<Head>(&q)?
+        .filter(|h| h.resource_type == rt.name))
+}
+
+/// A write's 404.
+fn not_found(rt: &ResourceType, id: &str) -> ScimError {
+    ScimError::not_found(format!("{} {id} not found", rt.name))
+}
+
+/// A write's `If-Match` against the resource's current version: 412 when it does not match.
+fn check_if_match(if_match: Option<&str>, version: i64) -> ScimResult<()> {
+    match if_match {
+        Some(tag) if !if_match_allows(tag, version) => {
+            Err(ScimError::precondition_failed(format!(
+                "version mismatch: the resource is at {}",
+                weak_etag(version)
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An update worked out against one version of a resource (`current`): what the write
@@ -1188,24 +1215,19 @@ impl Store {
         };
         self.write(|c| {
             let plan = match early {
-                Some(plan) if current_version(c, tenant, rt, id)? == Some(plan.current.version) => {
+                Some(plan)
+                    if select_head(c, tenant, rt, id, false)?.map(|h| h.version)
+                        == Some(plan.current.version) =>
+                {
                     plan
                 }
                 _ => {
-                    let row = select_row(c, tenant, rt, id, true)?.ok_or_else(|| {
-                        ScimError::not_found(format!("{} {id} not found", rt.name))
-                    })?;
+                    let row =
+                        select_row(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
                     plan_update(rt, row, &change)?
                 }
             };
-            if let Some(tag) = if_match {
-                if !if_match_allows(tag, plan.current.version) {
-                    return Err(ScimError::precondition_failed(format!(
-                        "version mismatch: the resource is at {}",
-                        plan.current.etag()
-                    )));
-                }
-            }
+            check_if_match(if_match, plan.current.version)?;
             store_update(c, tenant, rt, plan, now, log)
         })
     }
@@ -1223,43 +1245,18 @@ impl Store {
         changes: &[MemberChange],
         opts: WriteOptions<'_>,
     ) -> ScimResult<String> {
-        #[derive(QueryableByName)]
-        struct Head {
-            #[diesel(sql_type = Text)]
-            resource_type: String,
-            #[diesel(sql_type = BigInt)]
-            version: i64,
-            #[diesel(sql_type = Nullable<Text>)]
-            display_name: Option<String>,
-        }
         let WriteOptions { if_match, now, log } = opts;
         self.write(|c| {
-            let mut q = Sql::new(
-                "SELECT r.resource_type, r.version, r.display_name FROM resources r WHERE r.tenant_id = ",
-            );
-            q.text(tenant)
-                .push(" AND r.id = ")
-                .text(id)
-                .push(c.dialect().for_update());
-            let head = c
-                .first::<Head>(&q)?
-                .filter(|h| h.resource_type == rt.name)
-                .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
-            if let Some(tag) = if_match {
-                if !if_match_allows(tag, head.version) {
-                    return Err(ScimError::precondition_failed(format!(
-                        "version mismatch: the resource is at {}",
-                        weak_etag(head.version)
-                    )));
-                }
-            }
+            let head = select_head(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
+            check_if_match(if_match, head.version)?;
             let changed = write_member_changes(c, tenant, rt, id, changes)?;
             let name = head.display_name.as_deref();
             let mut statements = Vec::with_capacity(2);
             if changed {
                 statements.push(resource_update(tenant, id, None, &format_timestamp(now)));
             }
-            statements.extend(log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now))));
+            statements
+                .extend(log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now))));
             c.execute_all(statements)?;
             Ok(weak_etag(head.version + i64::from(changed)))
         })
@@ -1275,16 +1272,8 @@ impl Store {
     ) -> ScimResult<()> {
         let WriteOptions { if_match, now, log } = opts;
         self.write(|c| {
-            let current = select_one(c, tenant, rt, id, true)?
-                .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", rt.name)))?;
-            if let Some(tag) = if_match {
-                if !if_match_allows(tag, current.version) {
-                    return Err(ScimError::precondition_failed(format!(
-                        "version mismatch: the resource is at {}",
-                        current.etag()
-                    )));
-                }
-            }
+            let current = select_one(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
+            check_if_match(if_match, current.version)?;
             let mut members = Sql::new("DELETE FROM members WHERE tenant_id = ");
             members
                 .text(tenant)
