@@ -493,6 +493,13 @@ fn set_etag(resp: &mut HttpResponse, etag: &str) {
     }
 }
 
+/// A 204 answer to a write, with the resource's entity tag after it.
+fn no_content_with_etag(etag: &str) -> HttpResponse {
+    let mut resp = HttpResponse::NoContent().finish();
+    set_etag(&mut resp, etag);
+    resp
+}
+
 /// A SCIM answer whose body is already JSON text.
 fn scim_text(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
@@ -737,9 +744,7 @@ async fn patch_resource(
                 )
             })
             .await?;
-            let mut resp = HttpResponse::NoContent().finish();
-            set_etag(&mut resp, &etag);
-            return Ok(resp);
+            return Ok(no_content_with_etag(&etag));
         }
     }
     let related = if no_content {
@@ -770,9 +775,7 @@ async fn patch_resource(
     })
     .await?;
     if no_content {
-        let mut resp = HttpResponse::NoContent().finish();
-        set_etag(&mut resp, &row.etag());
-        return Ok(resp);
+        return Ok(no_content_with_etag(&row.etag()));
     }
     respond_one(ctx, rt, &projection, (row, related), StatusCode::OK)
 }
