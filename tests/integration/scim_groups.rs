@@ -274,10 +274,7 @@ both_backends!(
     bulk_member_changes_span_several_statements,
     |env: TestEnv| async move {
         // More members than one statement's IN list (500): the adds and removes are split.
-        let mut ids = Vec::new();
-        for i in 0..510 {
-            ids.push(env.create_user(&format!("bulk{i}@example.com")).await);
-        }
+        let ids = env.create_users("bulk", 510).await;
         let gid = env.create_group("Bulk members").await;
         let group = format!("/Groups/{gid}");
         let values = |ids: &[String]| -> Vec<serde_json::Value> {

@@ -28,10 +28,7 @@ fn names(list: &Value) -> Vec<String> {
 }
 
 both_backends!(paging_is_stable_and_complete, |env: TestEnv| async move {
-    let mut created = HashSet::new();
-    for i in 0..25 {
-        created.insert(env.create_user(&format!("page{i:02}@example.com")).await);
-    }
+    let created: HashSet<String> = env.create_users("page", 25).await.into_iter().collect();
     let mut seen = Vec::new();
     let mut start = 1;
     loop {
@@ -458,10 +455,7 @@ both_backends!(groups_filter_on_member_type, |env: TestEnv| async move {
 both_backends!(
     paging_in_order_goes_on_after_the_last_row_seen,
     |env: TestEnv| async move {
-        let mut created = Vec::new();
-        for i in 0..12 {
-            created.push(env.create_user(&format!("walk{i:02}@example.com")).await);
-        }
+        let created = env.create_users("walk", 12).await;
         let first = env.get_ok("/Users?startIndex=1&count=4").await;
         assert_eq!(ids(&first), created[..4].to_vec());
         // Two users the client has already seen are deleted before it asks for page 2.

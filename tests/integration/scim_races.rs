@@ -97,10 +97,7 @@ both_backends!(
     parallel_member_adds_are_all_kept,
     |env: TestEnv| async move {
         let gid = env.create_group("Busy group").await;
-        let mut users = Vec::new();
-        for i in 0..20 {
-            users.push(env.create_user(&format!("busy{i}@example.com")).await);
-        }
+        let mut users = env.create_users("busy", 20).await;
         let path = format!("/Groups/{gid}");
         let results = join_all(users.iter().map(|u| {
             let env = &env;

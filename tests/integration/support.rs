@@ -360,6 +360,19 @@ impl TestEnv {
         r.body["id"].as_str().expect("id").to_string()
     }
 
+    /// Creates `n` users, `{prefix}00@example.com` upwards, one after the other; their ids in
+    /// creation order.
+    pub async fn create_users(&self, prefix: &str, n: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            ids.push(
+                self.create_user(&format!("{prefix}{i:02}@example.com"))
+                    .await,
+            );
+        }
+        ids
+    }
+
     /// Creates a group and returns its id.
     pub async fn create_group(&self, display_name: &str) -> String {
         let r = self
