@@ -501,20 +501,20 @@ fn apply_to_attribute(
             (PatchOpKind::Remove, None) => {
                 // Remove without value, or with a value naming the current manager.
                 let Some(cur) = current else { return Ok(None) };
-                return match manager_id(attr, raw, display)? {
+                return match manager_id(attr, raw, &display)? {
                     Some(id) if cur.get("value").and_then(Value::as_str) != Some(id.as_str()) => {
                         Ok(Some(cur))
                     }
                     _ => Ok(None),
                 };
             }
-            (_, None) => return normalize_manager(attr, raw, display),
+            (_, None) => return normalize_manager(attr, raw, &display),
             (PatchOpKind::Remove, Some(s)) if s.name == "value" => return Ok(None),
             (_, Some(s)) if s.name == "value" => {
                 return normalize_manager(
                     attr,
-                    &normalize_single(s, raw, display)?.unwrap_or(Value::Null),
-                    display,
+                    &normalize_single(s, raw, &display)?.unwrap_or(Value::Null),
+                    &display,
                 )
             }
             _ => {}
@@ -532,7 +532,7 @@ fn apply_to_attribute(
                 merge_complex(&mut obj, attr, raw, display)?;
                 return Ok(non_empty(obj));
             }
-            normalize_attribute(ext, attr, raw, display)
+            normalize_attribute(ext, attr, raw, &display)
         }
         (false, Some(sub)) => {
             let mut obj = as_object(current);
@@ -540,10 +540,10 @@ fn apply_to_attribute(
             Ok(non_empty(obj))
         }
         (true, None) => match ctx.kind {
-            PatchOpKind::Replace => normalize_value(attr, raw, display),
+            PatchOpKind::Replace => normalize_value(attr, raw, &display),
             PatchOpKind::Add => {
                 let mut items = as_array(current);
-                let Some(Value::Array(new)) = normalize_value(attr, raw, display)? else {
+                let Some(Value::Array(new)) = normalize_value(attr, raw, &display)? else {
                     return Ok(non_empty_array(items));
                 };
                 let primary_added = new.iter().any(is_primary);
@@ -555,7 +555,7 @@ fn apply_to_attribute(
                         items.push(item);
                     }
                 }
-                check_one_primary(attr, &items, display)?;
+                check_one_primary(attr, &items, &display)?;
                 Ok(non_empty_array(items))
             }
             PatchOpKind::Remove => {
@@ -564,7 +564,7 @@ fn apply_to_attribute(
                 }
                 // Remove only the given values (the members-style value array, generalized).
                 let mut items = as_array(current);
-                let given: Vec<Value> = match normalize_value(attr, raw, display)? {
+                let given: Vec<Value> = match normalize_value(attr, raw, &display)? {
                     Some(Value::Array(a)) => a,
                     _ => Vec::new(),
                 };
@@ -595,7 +595,7 @@ fn apply_to_attribute(
                 *item = Value::Object(obj);
             }
             items.retain(|i| !is_empty_object(i));
-            check_one_primary(attr, &items, display)?;
+            check_one_primary(attr, &items, &display)?;
             Ok(non_empty_array(items))
         }
     }
@@ -669,7 +669,7 @@ fn apply_filtered_multi(
         }
     }
     items.retain(|i| !is_empty_object(i));
-    check_one_primary(attr, &items, display)?;
+    check_one_primary(attr, &items, &display)?;
     Ok(Value::Array(items))
 }
 
@@ -954,7 +954,7 @@ fn set_sub(
     display: &str,
 ) -> ScimResult<()> {
     take_ci(obj, &sub.name);
-    if let Some(v) = normalize_value(sub, raw, display)? {
+    if let Some(v) = normalize_value(sub, raw, &display)? {
         obj.insert(sub.name.clone(), v);
     }
     Ok(())

@@ -15,7 +15,11 @@
 //! `manager` may be a bare id, an object or a one-element array, and a group member may be
 //! a bare id.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use chrono::DateTime;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimResult};
@@ -88,7 +92,7 @@ pub fn normalize(input: Value, rt: &ResourceType) -> ScimResult<NormalizedResour
                         ext.id
                     )));
                 };
-                let path = format!("{}:{}", ext.id, attr.name);
+                let path = Joined(&ext.id, ':', &attr.name);
                 if let Some(v) = normalize_attribute(Some(ext), attr, v, &path)? {
                     out.insert(attr.name.clone(), v);
                 }
@@ -151,7 +155,7 @@ pub fn check_immutable(old: &Value, new: &Value, rt: &ResourceType) -> ScimResul
             None => attr.name.clone(),
         };
         if attr.mutability == Mutability::Immutable {
-            let same = new_v.is_some_and(|n| fold_value(attr, n) == fold_value(attr, old_v));
+            let same = new_v.is_some_and(|n| folded_eq(attr, n, old_v));
             if !same {
                 return Err(ScimError::mutability(format!(
                     "attribute '{name}' is immutable and already has a value"
@@ -166,7 +170,7 @@ pub fn check_immutable(old: &Value, new: &Value, rt: &ResourceType) -> ScimResul
                     continue;
                 };
                 let new_s = new_v.and_then(|n| get_ci(n, &sub.name));
-                let same = new_s.is_some_and(|n| fold_value(sub, n) == fold_value(sub, old_s));
+                let same = new_s.is_some_and(|n| folded_eq(sub, n, old_s));
                 if !same {
                     return Err(ScimError::mutability(format!(
                         "attribute '{name}.{}' is immutable and already has a value",
@@ -179,38 +183,137 @@ pub fn check_immutable(old: &Value, new: &Value, rt: &ResourceType) -> ScimResul
     Ok(())
 }
 
-/// Case-insensitive-folded copy used for searching: every string whose attribute is
-/// caseExact=false is lowercased (`str::to_lowercase`); caseExact strings and unknown keys
-/// are unchanged. Same shape as `doc`.
-pub fn search_document(doc: &Value, rt: &ResourceType) -> Value {
-    let Value::Object(map) = doc else {
-        return doc.clone();
-    };
-    let mut out = Map::new();
-    for (k, v) in map {
-        let folded = if let Some(ext) = rt.extension(k) {
-            match v {
-                Value::Object(obj) => Value::Object(
-                    obj.iter()
-                        .map(|(name, x)| {
-                            let x = match ext.attribute(name) {
-                                Some(attr) => fold_value(attr, x),
-                                None => x.clone(),
-                            };
-                            (name.clone(), x)
-                        })
-                        .collect(),
-                ),
-                other => other.clone(),
-            }
-        } else if let Some(attr) = rt.core_attribute(k) {
-            fold_value(attr, v)
-        } else {
-            v.clone()
+/// The search copy of a stored document as JSON text: the document with the strings of
+/// every caseExact=false attribute lowercased (`str::to_lowercase`), which filters compare
+/// against; caseExact strings and unknown keys are unchanged. Written straight from the
+/// document: no folded copy of it is built.
+pub fn search_document_text(doc: &Value, rt: &ResourceType) -> String {
+    // Serialising into a `Vec` cannot fail: every key is a string.
+    serde_json::to_string(&SearchDocument { doc, rt }).unwrap_or_default()
+}
+
+/// A document serialised as its search copy (see [`search_document_text`]).
+struct SearchDocument<'a> {
+    doc: &'a Value,
+    rt: &'a ResourceType,
+}
+
+impl Serialize for SearchDocument<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(map) = self.doc else {
+            return self.doc.serialize(serializer);
         };
-        out.insert(k.clone(), folded);
+        let mut out = serializer.serialize_map(Some(map.len()))?;
+        for (k, v) in map {
+            if let Some(ext) = self.rt.extension(k) {
+                match v {
+                    Value::Object(obj) => out.serialize_entry(
+                        k,
+                        &FoldedObject {
+                            obj,
+                            sub_attribute: &|name| ext.attribute(name),
+                        },
+                    )?,
+                    other => out.serialize_entry(k, other)?,
+                }
+            } else if let Some(attr) = self.rt.core_attribute(k) {
+                out.serialize_entry(k, &Folded { attr, value: v })?;
+            } else {
+                out.serialize_entry(k, v)?;
+            }
+        }
+        out.end()
     }
-    Value::Object(out)
+}
+
+/// A value of `attr` with the strings of its caseExact=false parts lowercased.
+struct Folded<'a> {
+    attr: &'a Attribute,
+    value: &'a Value,
+}
+
+impl Serialize for Folded<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::String(s) if !self.attr.case_exact => fold_str(s).serialize(serializer),
+            Value::Array(a) => {
+                let mut seq = serializer.serialize_seq(Some(a.len()))?;
+                for value in a {
+                    seq.serialize_element(&Folded {
+                        attr: self.attr,
+                        value,
+                    })?;
+                }
+                seq.end()
+            }
+            Value::Object(obj) => FoldedObject {
+                obj,
+                sub_attribute: &|name| self.attr.sub_attribute(name),
+            }
+            .serialize(serializer),
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// An object whose members are folded by the attributes `sub_attribute` finds for their
+/// names (members it finds none for are written as they are).
+struct FoldedObject<'a> {
+    obj: &'a Map<String, Value>,
+    sub_attribute: &'a dyn Fn(&str) -> Option<&'a Attribute>,
+}
+
+impl Serialize for FoldedObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_map(Some(self.obj.len()))?;
+        for (k, value) in self.obj {
+            match (self.sub_attribute)(k) {
+                Some(attr) => out.serialize_entry(k, &Folded { attr, value })?,
+                None => out.serialize_entry(k, value)?,
+            }
+        }
+        out.end()
+    }
+}
+
+/// Whether two values of `attr` are equal once the strings of its caseExact=false parts are
+/// lowercased (objects compare regardless of key order, as `Value`s do).
+fn folded_eq(attr: &Attribute, a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) if !attr.case_exact => fold_str(x) == fold_str(y),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| folded_eq(attr, x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    y.get(k).is_some_and(|w| match attr.sub_attribute(k) {
+                        Some(sub) => folded_eq(sub, v, w),
+                        None => v == w,
+                    })
+                })
+        }
+        _ => a == b,
+    }
+}
+
+/// `s` lowercased; borrowed when there is nothing to lowercase (ids, most addresses).
+fn fold_str(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// An attribute path for error messages, joined only when a message is written: every
+/// attribute of a body passes its path down, and almost none fail.
+pub(crate) struct Joined<'a>(pub &'a dyn fmt::Display, pub char, pub &'a str);
+
+impl fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{}", self.0, self.1, self.2)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -223,7 +326,7 @@ pub(crate) fn normalize_attribute(
     ext: Option<&Schema>,
     attr: &Attribute,
     value: &Value,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Option<Value>> {
     if matches!(
         attr.mutability,
@@ -247,7 +350,7 @@ pub(crate) fn normalize_attribute(
 pub(crate) fn normalize_value(
     attr: &Attribute,
     value: &Value,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Option<Value>> {
     if value.is_null() {
         return Ok(None);
@@ -273,7 +376,11 @@ pub(crate) fn normalize_value(
 }
 
 /// At most one element of a multi-valued complex attribute may have `primary: true`.
-pub(crate) fn check_one_primary(attr: &Attribute, items: &[Value], path: &str) -> ScimResult<()> {
+pub(crate) fn check_one_primary(
+    attr: &Attribute,
+    items: &[Value],
+    path: &dyn fmt::Display,
+) -> ScimResult<()> {
     if attr.attr_type == AttrType::Complex && items.iter().filter(|e| is_primary(e)).count() > 1 {
         return Err(ScimError::invalid_value(format!(
             "'{path}': at most one value may have primary=true"
@@ -290,7 +397,7 @@ pub(crate) fn is_primary(element: &Value) -> bool {
 pub(crate) fn normalize_single(
     attr: &Attribute,
     value: &Value,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Option<Value>> {
     if value.is_null() {
         return Ok(None);
@@ -337,8 +444,7 @@ pub(crate) fn normalize_single(
                 if matches!(sub.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
                     continue;
                 }
-                let sub_path = format!("{path}.{}", sub.name);
-                match normalize_value(sub, v, &sub_path)? {
+                match normalize_value(sub, v, &Joined(path, '.', &sub.name))? {
                     Some(v) => {
                         out.insert(sub.name.clone(), v);
                     }
@@ -369,7 +475,7 @@ pub(crate) fn is_members(rt: &ResourceType, ext: Option<&Schema>, attr: &Attribu
 pub(crate) fn normalize_manager(
     attr: &Attribute,
     value: &Value,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Option<Value>> {
     match value {
         Value::Null => Ok(None),
@@ -445,7 +551,7 @@ pub(crate) fn normalize_manager(
 pub(crate) fn manager_id(
     attr: &Attribute,
     value: &Value,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Option<String>> {
     Ok(normalize_manager(attr, value, path)?
         .and_then(|m| m.get("value").and_then(Value::as_str).map(str::to_string)))
@@ -622,26 +728,6 @@ fn lookup<'a>(doc: &'a Value, ext: Option<&Schema>, attr: &Attribute) -> Option<
         Some(ext) => get_ci(doc, &ext.id)?,
     };
     get_ci(container, &attr.name).filter(|v| !v.is_null())
-}
-
-/// Lowercases the strings of caseExact=false attributes in `v`.
-fn fold_value(attr: &Attribute, v: &Value) -> Value {
-    match v {
-        Value::String(s) if !attr.case_exact => Value::String(s.to_lowercase()),
-        Value::Array(a) => Value::Array(a.iter().map(|x| fold_value(attr, x)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| {
-                    let x = match attr.sub_attribute(k) {
-                        Some(sub) => fold_value(sub, x),
-                        None => x.clone(),
-                    };
-                    (k.clone(), x)
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]
@@ -1028,9 +1114,11 @@ mod tests {
             "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
             "userName": "Bob@Example.COM", "externalId": "AbC", "active": true,
             "emails": [{"value": "Bob@Example.COM", "type": "Work", "primary": true}],
+            "displayName": "ÅSA Öberg",
+            "name": {"givenName": "Åsa", "familyName": "already lower"},
             ENTERPRISE_USER_SCHEMA: {"department": "Sales", "manager": {"value": "M1"}}
         });
-        let s = search_document(&doc, u);
+        let s: Value = serde_json::from_str(&search_document_text(&doc, u)).unwrap();
         assert_eq!(s["userName"], "bob@example.com");
         assert_eq!(s["externalId"], "AbC"); // caseExact
         assert_eq!(
@@ -1039,6 +1127,15 @@ mod tests {
         );
         assert_eq!(s[ENTERPRISE_USER_SCHEMA]["department"], "sales");
         assert_eq!(s["schemas"], doc["schemas"]);
+        assert_eq!(s["displayName"], "åsa öberg");
+        assert_eq!(
+            s["name"],
+            json!({"givenName": "åsa", "familyName": "already lower"})
+        );
+        assert_eq!(s[ENTERPRISE_USER_SCHEMA]["manager"], json!({"value": "m1"}));
+        // Same keys in the same order as the document.
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&s), keys(&doc));
     }
 }
 

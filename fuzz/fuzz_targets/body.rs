@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scimd::resource::{normalize, search_document, validate};
+use scimd::resource::{normalize, search_document_text, validate};
 use scimd::schema::Registry;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(validate(&n.doc, rt).is_ok(), "invalid result {:?}", n.doc);
             let again = normalize(n.doc.clone(), rt).expect("a normalised document normalises");
             assert_eq!(again.doc, n.doc);
-            let _ = search_document(&n.doc, rt);
+            let _ = search_document_text(&n.doc, rt);
         }
     }
 });

@@ -14,7 +14,7 @@ use super::{Conn, Dialect, Store};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{AttrPath, Filter};
 use crate::patch::MemberChange;
-use crate::resource::{search_document, MemberRef};
+use crate::resource::{search_document_text, MemberRef};
 use crate::schema::ResourceType;
 use crate::store::console::{provisioning_insert, ProvisioningEntry};
 use crate::store::page_cursors::{Cursor, CursorKey};
@@ -407,7 +407,7 @@ fn plan_update(
     let doc = match doc {
         Some((doc, idx)) => Some(NewDocument {
             text: json_text(&doc),
-            search: json_text(&search_document(&doc, rt)),
+            search: search_document_text(&doc, rt),
             emails_changed: indexed(rt, &parsed.doc)?.emails != idx.emails,
             idx,
         }),
@@ -1137,7 +1137,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = format_timestamp(now);
         let text = json_text(&doc);
-        let search = json_text(&search_document(&doc, rt));
+        let search = search_document_text(&doc, rt);
         let mut q = Sql::new(
             "INSERT INTO resources (tenant_id, id, resource_type, unique_name, display_name, external_id, created, last_modified, version, doc, search_doc) VALUES (",
         );
