@@ -513,7 +513,7 @@ fn apply_to_attribute(
             (_, Some(s)) if s.name == "value" => {
                 return normalize_manager(
                     attr,
-                    &normalize_single(s, raw, &display)?.unwrap_or(Value::Null),
+                    &normalize_single(s, raw.clone(), &display)?.unwrap_or(Value::Null),
                     &display,
                 )
             }
@@ -532,7 +532,7 @@ fn apply_to_attribute(
                 merge_complex(&mut obj, attr, raw, display)?;
                 return Ok(non_empty(obj));
             }
-            normalize_attribute(ext, attr, raw, &display)
+            normalize_attribute(ext, attr, raw.clone(), &display)
         }
         (false, Some(sub)) => {
             let mut obj = as_object(current);
@@ -540,10 +540,10 @@ fn apply_to_attribute(
             Ok(non_empty(obj))
         }
         (true, None) => match ctx.kind {
-            PatchOpKind::Replace => normalize_value(attr, raw, &display),
+            PatchOpKind::Replace => normalize_value(attr, raw.clone(), &display),
             PatchOpKind::Add => {
                 let mut items = as_array(current);
-                let Some(Value::Array(new)) = normalize_value(attr, raw, &display)? else {
+                let Some(Value::Array(new)) = normalize_value(attr, raw.clone(), &display)? else {
                     return Ok(non_empty_array(items));
                 };
                 let primary_added = new.iter().any(is_primary);
@@ -564,7 +564,7 @@ fn apply_to_attribute(
                 }
                 // Remove only the given values (the members-style value array, generalized).
                 let mut items = as_array(current);
-                let given: Vec<Value> = match normalize_value(attr, raw, &display)? {
+                let given: Vec<Value> = match normalize_value(attr, raw.clone(), &display)? {
                     Some(Value::Array(a)) => a,
                     _ => Vec::new(),
                 };
@@ -764,7 +764,7 @@ fn element_from_filter(filter: &Filter, attr: &Attribute) -> Option<Map<String, 
                     CompValue::Number(n) => Value::Number(n.clone()),
                     CompValue::String(s) => Value::String(s.clone()),
                 };
-                match normalize_single(sub, &json, &sub.name) {
+                match normalize_single(sub, json, &sub.name) {
                     Ok(Some(v)) => {
                         out.insert(sub.name.clone(), v);
                         true
@@ -954,7 +954,7 @@ fn set_sub(
     display: &str,
 ) -> ScimResult<()> {
     take_ci(obj, &sub.name);
-    if let Some(v) = normalize_value(sub, raw, &display)? {
+    if let Some(v) = normalize_value(sub, raw.clone(), &display)? {
         obj.insert(sub.name.clone(), v);
     }
     Ok(())

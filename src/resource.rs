@@ -57,14 +57,17 @@ pub fn normalize(input: Value, rt: &ResourceType) -> ScimResult<NormalizedResour
             "the request body must be a JSON object",
         ));
     };
-    let mut doc = Map::new();
+    // `schemas` first; its value is set once the extensions present are known.
+    let mut doc = Map::with_capacity(body.len() + 1);
+    doc.insert("schemas".into(), Value::Null);
     let mut members = None;
-    for (key, value) in &body {
+    // The body is consumed: its values move into the document.
+    for (key, value) in body {
         if key.eq_ignore_ascii_case("schemas") {
-            check_schemas(value, rt)?;
+            check_schemas(&value, rt)?;
             continue;
         }
-        if let Some(ext) = rt.extension(key) {
+        if let Some(ext) = rt.extension(&key) {
             if ext.id.eq_ignore_ascii_case(SCIMD_USER_SCHEMA) {
                 continue; // readOnly, filled in by the server
             }
@@ -86,7 +89,7 @@ pub fn normalize(input: Value, rt: &ResourceType) -> ScimResult<NormalizedResour
                 if k.eq_ignore_ascii_case("schemas") {
                     continue; // an extension object's own `schemas`, as SCIM libraries send it
                 }
-                let Some(attr) = ext.attribute(k) else {
+                let Some(attr) = ext.attribute(&k) else {
                     return Err(ScimError::invalid_syntax(format!(
                         "unknown attribute '{}:{k}'",
                         ext.id
@@ -108,14 +111,14 @@ pub fn normalize(input: Value, rt: &ResourceType) -> ScimResult<NormalizedResour
                 rt.name
             )));
         }
-        let Some(attr) = rt.core_attribute(key) else {
+        let Some(attr) = rt.core_attribute(&key) else {
             return Err(ScimError::invalid_syntax(format!(
                 "unknown attribute '{key}'"
             )));
         };
         if is_members(rt, None, attr) {
             if !value.is_null() {
-                members = Some(parse_members(value, &attr.name)?);
+                members = Some(parse_members(&value, &attr.name)?);
             }
             continue;
         }
@@ -129,8 +132,9 @@ pub fn normalize(input: Value, rt: &ResourceType) -> ScimResult<NormalizedResour
         }
     }
     check_required(&doc, rt)?;
+    set_schemas(&mut doc, rt);
     Ok(NormalizedResource {
-        doc: with_schemas(doc, rt),
+        doc: Value::Object(doc),
         members,
     })
 }
@@ -325,7 +329,7 @@ impl fmt::Display for Joined<'_> {
 pub(crate) fn normalize_attribute(
     ext: Option<&Schema>,
     attr: &Attribute,
-    value: &Value,
+    value: Value,
     path: &dyn fmt::Display,
 ) -> ScimResult<Option<Value>> {
     if matches!(
@@ -340,7 +344,7 @@ pub(crate) fn normalize_attribute(
         return Ok(None);
     }
     if is_manager(ext, attr) {
-        return normalize_manager(attr, value, path);
+        return normalize_manager(attr, &value, path);
     }
     normalize_value(attr, value, path)
 }
@@ -349,7 +353,7 @@ pub(crate) fn normalize_attribute(
 /// value is wrapped).
 pub(crate) fn normalize_value(
     attr: &Attribute,
-    value: &Value,
+    value: Value,
     path: &dyn fmt::Display,
 ) -> ScimResult<Option<Value>> {
     if value.is_null() {
@@ -358,8 +362,8 @@ pub(crate) fn normalize_value(
     if !attr.multi_valued {
         return normalize_single(attr, value, path);
     }
-    let items: Vec<&Value> = match value {
-        Value::Array(a) => a.iter().collect(),
+    let items = match value {
+        Value::Array(a) => a,
         other => vec![other],
     };
     let mut out = Vec::with_capacity(items.len());
@@ -396,7 +400,7 @@ pub(crate) fn is_primary(element: &Value) -> bool {
 /// Type-checks one value (one element of a multi-valued attribute).
 pub(crate) fn normalize_single(
     attr: &Attribute,
-    value: &Value,
+    value: Value,
     path: &dyn fmt::Display,
 ) -> ScimResult<Option<Value>> {
     if value.is_null() {
@@ -407,36 +411,36 @@ pub(crate) fn normalize_single(
             "invalid value for '{path}': expected {expected}"
         )))
     };
-    match attr.attr_type {
-        AttrType::String | AttrType::Reference | AttrType::Binary => match value {
-            Value::String(_) => Ok(Some(value.clone())),
+    match (attr.attr_type, value) {
+        (AttrType::String | AttrType::Reference | AttrType::Binary, value) => match value {
+            Value::String(_) => Ok(Some(value)),
             _ => wrong("a string"),
         },
-        AttrType::DateTime => match value {
-            Value::String(s) if DateTime::parse_from_rfc3339(s).is_ok() => Ok(Some(value.clone())),
+        (AttrType::DateTime, value) => match value {
+            Value::String(ref s) if DateTime::parse_from_rfc3339(s).is_ok() => Ok(Some(value)),
             _ => wrong("an RFC 3339 dateTime string"),
         },
-        AttrType::Boolean => match value {
-            Value::Bool(_) => Ok(Some(value.clone())),
+        (AttrType::Boolean, value) => match value {
+            Value::Bool(_) => Ok(Some(value)),
             Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(Value::Bool(true))),
             Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(Value::Bool(false))),
             _ => wrong("a boolean"),
         },
-        AttrType::Integer => match value {
-            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(value.clone())),
+        (AttrType::Integer, value) => match value {
+            Value::Number(ref n) if n.is_i64() || n.is_u64() => Ok(Some(value)),
             _ => wrong("an integer"),
         },
-        AttrType::Decimal => match value {
-            Value::Number(_) => Ok(Some(value.clone())),
+        (AttrType::Decimal, value) => match value {
+            Value::Number(_) => Ok(Some(value)),
             _ => wrong("a number"),
         },
-        AttrType::Complex => {
+        (AttrType::Complex, value) => {
             let Value::Object(obj) = value else {
                 return wrong("an object");
             };
-            let mut out = Map::new();
+            let mut out = Map::with_capacity(obj.len());
             for (k, v) in obj {
-                let Some(sub) = attr.sub_attribute(k) else {
+                let Some(sub) = attr.sub_attribute(&k) else {
                     return Err(ScimError::invalid_syntax(format!(
                         "unknown attribute '{path}.{k}'"
                     )));
@@ -694,18 +698,16 @@ fn check_required(doc: &Map<String, Value>, rt: &ResourceType) -> ScimResult<()>
     Ok(())
 }
 
-/// The document with `schemas` first: the core URN and the URNs of the extensions present.
-fn with_schemas(doc: Map<String, Value>, rt: &ResourceType) -> Value {
+/// Sets `schemas` (the document's first key): the core URN and the URNs of the extensions
+/// present.
+fn set_schemas(doc: &mut Map<String, Value>, rt: &ResourceType) {
     let mut schemas = vec![Value::String(rt.schema.id.clone())];
     for ext in &rt.extensions {
         if doc.contains_key(&ext.schema.id) {
             schemas.push(Value::String(ext.schema.id.clone()));
         }
     }
-    let mut out = Map::new();
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.extend(doc);
-    Value::Object(out)
+    doc.insert("schemas".into(), Value::Array(schemas));
 }
 
 /// Every top-level attribute of a type with the extension it belongs to.
