@@ -158,6 +158,22 @@ impl GroupCommit {
     }
 }
 
+impl GroupCommit {
+    /// Runs `f` while no write runs and no batch is open (writers wait for it), or returns
+    /// `None` at once when a batch is open. The checkpoint thread finishes a checkpoint
+    /// here so that it covers every committed frame: the next writer then starts the
+    /// write-ahead log over instead of appending to it (see `checkpoint`).
+    pub fn between_batches<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let turn = lock(&self.turn);
+        if turn.open.is_some() {
+            return None;
+        }
+        let result = f();
+        drop(turn);
+        Some(result)
+    }
+}
+
 /// ROLLBACK of a batch whose only writer failed.
 fn rollback(conn: &mut SqliteConnection) -> Result<(), ScimError> {
     AnsiTransactionManager::rollback_transaction(conn).map_err(ScimError::from)

@@ -1,6 +1,7 @@
 //! The store: the only place that speaks SQL. One API over SQLite (the embedded default)
 //! and PostgreSQL; backend differences sit in [`dialect::Dialect`].
 
+mod checkpoint;
 pub mod configurations;
 pub mod console;
 pub mod copy;
@@ -64,12 +65,14 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // WAL is set once, by `Store::open`, before the pool opens its connections (it is
         // stored in the file; switching it while other connections are opening fails).
-        conn.batch_execute(
+        conn.batch_execute(&format!(
             "PRAGMA busy_timeout = 10000;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA case_sensitive_like = ON;",
-        )
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA case_sensitive_like = ON;
+                 PRAGMA wal_autocheckpoint = {};",
+            checkpoint::BACKSTOP_PAGES
+        ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -126,6 +129,8 @@ pub struct Store {
     /// sleeping in SQLite's busy handler (which made write p99 ~30× p50), and queued
     /// writers are committed together.
     sqlite_writer: std::sync::Arc<group_commit::GroupCommit>,
+    /// SQLite: the thread that checkpoints the WAL, so that writers do not.
+    checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
     /// Where the pages that clients are paging through go on (seek pagination).
     page_cursors: std::sync::Arc<page_cursors::PageCursors>,
 }
@@ -264,6 +269,8 @@ impl Store {
                             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
                     })
                     .map_err(|e| format!("cannot open SQLite database: {e}"))?;
+                let writer = std::sync::Arc::new(group_commit::GroupCommit::default());
+                let checkpointer = checkpoint::Checkpointer::start(&path, writer.clone())?;
                 let manager = ConnectionManager::<SqliteConnection>::new(path);
                 let pool = Pool::builder()
                     .max_size(max_connections.max(1))
@@ -275,7 +282,8 @@ impl Store {
                     .map_err(|e| format!("cannot open SQLite database: {e}"))?;
                 Store {
                     pool: DbPool::Sqlite(pool),
-                    sqlite_writer: Default::default(),
+                    sqlite_writer: writer,
+                    checkpointer: Some(std::sync::Arc::new(checkpointer)),
                     page_cursors: Default::default(),
                 }
             }
@@ -291,6 +299,7 @@ impl Store {
                 Store {
                     pool: DbPool::Postgres(pool),
                     sqlite_writer: Default::default(),
+                    checkpointer: None,
                     page_cursors: Default::default(),
                 }
             }
@@ -354,7 +363,13 @@ impl Store {
     /// rely on row locks taken by `f`.
     pub fn write<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> ScimResult<R>) -> ScimResult<R> {
         match &self.pool {
-            DbPool::Sqlite(pool) => self.sqlite_writer.write(pool, f),
+            DbPool::Sqlite(pool) => {
+                let result = self.sqlite_writer.write(pool, f);
+                if let Some(checkpointer) = &self.checkpointer {
+                    checkpointer.committed();
+                }
+                result
+            }
             DbPool::Postgres(pool) => {
                 on_pg_connection(pool, |c| c.transaction(|c| f(&mut Conn::Postgres(c))))
             }

@@ -1,0 +1,264 @@
+//! SQLite WAL checkpoints on a thread of their own, off the writers' path.
+//!
+//! A checkpoint copies the pages committed to the write-ahead log back into the database
+//! file and syncs both files. Left to SQLite (`wal_autocheckpoint`), it runs inside the
+//! COMMIT of whichever write pushed the log past 1 000 pages: that writer holds the
+//! group commit's turn for the checkpoint's copying and its two `fsync`s, and every writer
+//! queued behind it waits (~400 checkpoints in the writers' path per Entra sync of 10 000
+//! users). Here a writer only signals that it committed, and this thread checkpoints at most
+//! every [`INTERVAL`] while writes go on:
+//!
+//! - a `PASSIVE` checkpoint, which never waits for readers or writers, copies what was
+//!   committed so far while writers go on;
+//! - when the log has grown past [`RESTART_FRAMES`], a `RESTART` checkpoint runs between two
+//!   batches of the group commit (writers wait for it; it copies only what was committed
+//!   during the first, and waits up to [`RESTART_WAIT`] for readers of older snapshots to
+//!   finish). It leaves every committed frame copied and no reader in the log, so the next
+//!   writer starts the log over from its beginning. Under a steady load writers leave no
+//!   moment between commits for a `PASSIVE` checkpoint to finish in, and readers would keep
+//!   a finished one from restarting the log: without this the log file grew for as long as
+//!   the load lasted (148 MiB in an Entra sync of 10 000 users), and readers look pages up
+//!   in it.
+//!
+//! SQLite's own automatic checkpoint stays on as a backstop, at [`BACKSTOP_PAGES`], should
+//! this thread fall behind.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use super::group_commit::GroupCommit;
+use super::{Conn, Sql};
+use crate::sync::{lock, wait};
+
+/// The least time between two checkpoints while writes go on.
+pub const INTERVAL: Duration = Duration::from_millis(100);
+
+/// The log size (frames, 4 KiB pages each) past which a checkpoint is finished between two
+/// batches of writes, so that the log starts over.
+pub const RESTART_FRAMES: i32 = 4096;
+
+/// How long a `RESTART` checkpoint waits for readers (its connection's busy timeout);
+/// writers wait as long.
+pub const RESTART_WAIT: Duration = Duration::from_millis(20);
+
+/// SQLite's automatic checkpoint on every connection (`PRAGMA wal_autocheckpoint`, pages):
+/// only reached when [`Checkpointer`] falls behind (SQLite's default is 1 000).
+pub const BACKSTOP_PAGES: u32 = 20_000;
+
+/// The row `PRAGMA wal_checkpoint` returns.
+#[derive(diesel::QueryableByName)]
+struct CheckpointRow {
+    /// 1 when a writer or reader kept the checkpoint from finishing.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    /// Frames in the log.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    /// Frames copied back into the database so far.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Set by a commit, cleared by the checkpoint that covers it.
+    committed: Mutex<bool>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+/// The checkpoint thread of one SQLite database; stopped when dropped.
+pub struct Checkpointer {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Opens a connection of its own to the database at `path` and starts the thread,
+    /// which finishes checkpoints between `writer`'s batches.
+    pub fn start(path: &str, writer: Arc<GroupCommit>) -> Result<Checkpointer, String> {
+        let mut conn = SqliteConnection::establish(path)
+            .map_err(|e| format!("cannot open SQLite database for checkpoints: {e}"))?;
+        let busy = Sql::new(&format!(
+            "PRAGMA busy_timeout = {}",
+            RESTART_WAIT.as_millis()
+        ));
+        Conn::Sqlite(&mut conn)
+            .execute(&busy)
+            .map_err(|e| format!("cannot open SQLite database for checkpoints: {}", e.detail))?;
+        let shared = Arc::new(Shared::default());
+        let theirs = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("scimd-checkpoint".into())
+            .spawn(move || run(&theirs, &writer, &mut conn))
+            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+        Ok(Checkpointer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// A write was committed: a checkpoint is due within [`INTERVAL`]. Cheap (a writer
+    /// calls it after every commit): the thread is woken only when it was idle.
+    pub fn committed(&self) {
+        let mut committed = lock(&self.shared.committed);
+        if !*committed {
+            *committed = true;
+            self.shared.wake.notify_one();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        {
+            let _guard = lock(&self.shared.committed);
+            self.shared.wake.notify_one();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(shared: &Shared, writer: &GroupCommit, conn: &mut SqliteConnection) {
+    loop {
+        {
+            let mut committed = lock(&shared.committed);
+            while !*committed && !shared.stop.load(Ordering::SeqCst) {
+                committed = wait(&shared.wake, committed);
+            }
+            if shared.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            *committed = false;
+        }
+        if checkpoint(conn, Mode::Passive).is_some_and(|log| log > RESTART_FRAMES) {
+            // `None` when a batch is open: the next round tries again.
+            writer.between_batches(|| checkpoint(conn, Mode::Restart));
+        }
+        // Commits during the pause set the flag again: the next checkpoint covers them.
+        std::thread::sleep(INTERVAL);
+    }
+}
+
+/// `PRAGMA wal_checkpoint` modes.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Copies what it can; never waits.
+    Passive,
+    /// Copies everything, waiting (busy timeout) for writers and for readers of older
+    /// snapshots, so that the next writer starts the log over.
+    Restart,
+}
+
+/// One checkpoint; returns the log's size in frames. A failure is logged and the next
+/// commit tries again: "database is locked" (another connection was checkpointing, as the
+/// last one to close does, or readers outlasted the wait) quietly.
+fn checkpoint(conn: &mut SqliteConnection, mode: Mode) -> Option<i32> {
+    let q = Sql::new(match mode {
+        Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+        Mode::Restart => "PRAGMA wal_checkpoint(RESTART)",
+    });
+    match Conn::Sqlite(conn).first::<CheckpointRow>(&q) {
+        Ok(row) => {
+            let row = row?;
+            tracing::trace!(
+                ?mode,
+                busy = row.busy,
+                log = row.log,
+                checkpointed = row.checkpointed,
+                "WAL checkpoint"
+            );
+            Some(row.log)
+        }
+        Err(e) if e.detail.contains("database is locked") => {
+            tracing::debug!(error = %e.detail, "WAL checkpoint skipped");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.detail, "WAL checkpoint failed");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Pages {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        wal_autocheckpoint: i32,
+    }
+
+    #[test]
+    fn commits_are_checkpointed_by_the_thread_and_writers_do_not_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scimd.db");
+        let store = crate::store::Store::open(&format!("sqlite://{}", path.display()), 2).unwrap();
+        let q = Sql::new("CREATE TABLE t (x TEXT)");
+        store.write(|c| c.execute(&q)).unwrap();
+        // Writers' connections leave checkpoints to the thread up to the backstop.
+        let pages = store
+            .read(|c| c.first::<Pages>(&Sql::new("PRAGMA wal_autocheckpoint")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(pages.wal_autocheckpoint, BACKSTOP_PAGES as i32);
+        // 50 writes of ~40 KiB: ~500 pages in the log, fewer than SQLite's own automatic
+        // checkpoint (1 000) would wait for. Until a checkpoint copies them, the database
+        // file holds only the table's first pages.
+        for i in 0..50 {
+            let mut q = Sql::new("INSERT INTO t (x) VALUES (");
+            q.text(format!("{i}{}", "x".repeat(40_000))).push(")");
+            store.write(|c| c.execute(&q)).unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let size = std::fs::metadata(&path).unwrap().len();
+            if size > 1_500_000 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file is still {size} bytes: no checkpoint ran"
+            );
+            std::thread::sleep(INTERVAL);
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_finished_between_batches_makes_the_next_write_start_the_log_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scimd.db");
+        let store = crate::store::Store::open(&format!("sqlite://{}", path.display()), 2).unwrap();
+        let q = Sql::new("CREATE TABLE t (x TEXT)");
+        store.write(|c| c.execute(&q)).unwrap();
+        let write = |x: String| {
+            let mut q = Sql::new("INSERT INTO t (x) VALUES (");
+            q.text(x).push(")");
+            store.write(|c| c.execute(&q)).unwrap();
+        };
+        for i in 0..100 {
+            write(format!("{i}{}", "x".repeat(40_000)));
+        }
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let log = store
+            .sqlite_writer
+            .between_batches(|| checkpoint(&mut conn, Mode::Restart))
+            .expect("no batch is open between two writes")
+            .expect("the checkpoint ran");
+        assert!(log > 1000, "{log} frames");
+        write("one more".into());
+        // The write went to the start of the log: it holds that write's frames only.
+        let log = checkpoint(&mut conn, Mode::Passive).unwrap();
+        assert!(log < 10, "{log} frames");
+    }
+}
