@@ -5,7 +5,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::QueryableByName;
 
 use super::filter_sql::format_timestamp;
-use super::sql::{Count, Sql};
+use super::sql::{Count, Fixed, Sql};
 use super::{Conn, Store};
 use crate::error::{ScimError, ScimResult};
 
@@ -510,7 +510,8 @@ pub(crate) fn provisioning_insert(tenant: &str, entry: &ProvisioningEntry) -> Sq
         .int(entry.status)
         .push(", ")
         .opt_text(entry.detail.clone())
-        .push(")");
+        .push(")")
+        .fixed(Fixed::LogInsert);
     q
 }
 

@@ -152,8 +152,8 @@ impl Conn<'_> {
     /// Runs a statement; returns the number of rows affected.
     pub fn execute(&mut self, q: &Sql) -> ScimResult<usize> {
         let n = match self {
-            Conn::Sqlite(c) => SqlRef::new(q).execute(*c)?,
-            Conn::Postgres(c) => SqlRef::new(q).execute(*c)?,
+            Conn::Sqlite(c) => sql::on_query!(q, Dialect::Sqlite, r => r.execute(*c)?),
+            Conn::Postgres(c) => sql::on_query!(q, Dialect::Postgres, r => r.execute(*c)?),
         };
         Ok(n)
     }
@@ -195,8 +195,8 @@ impl Conn<'_> {
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
         let rows = match self {
-            Conn::Sqlite(c) => SqlRef::new(q).load::<T>(*c)?,
-            Conn::Postgres(c) => SqlRef::new(q).load::<T>(*c)?,
+            Conn::Sqlite(c) => sql::on_query!(q, Dialect::Sqlite, r => r.load::<T>(*c)?),
+            Conn::Postgres(c) => sql::on_query!(q, Dialect::Postgres, r => r.load::<T>(*c)?),
         };
         Ok(rows)
     }

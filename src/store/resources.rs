@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use serde_json::Value;
 
 use super::filter_sql::{fold, format_timestamp, order_by, FilterCompiler};
-use super::sql::{Count, Sql, IN_LIST_MAX};
+use super::sql::{Count, Fixed, Sql, IN_LIST_MAX};
 use super::{Conn, Dialect, Store};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{AttrPath, Filter};
@@ -344,7 +344,10 @@ fn select_head(
     );
     q.text(tenant).push(" AND r.id = ").text(id);
     if lock {
-        q.push(conn.dialect().for_update());
+        q.push(conn.dialect().for_update())
+            .fixed(Fixed::HeadSelectLocked);
+    } else {
+        q.fixed(Fixed::HeadSelect);
     }
     Ok(conn
         .first::<Head>(&q)?
@@ -525,7 +528,11 @@ fn resource_update(tenant: &str, id: &str, doc: Option<&NewDocument>, ts: &str) 
         .push(", version = version + 1 WHERE tenant_id = ")
         .text(tenant)
         .push(" AND id = ")
-        .text(id);
+        .text(id)
+        .fixed(match doc {
+            Some(_) => Fixed::DocumentUpdate,
+            None => Fixed::MetaUpdate,
+        });
     q
 }
 
@@ -551,7 +558,8 @@ fn email_statements(tenant: &str, id: &str, idx: &Indexed, replace: bool) -> Vec
             .opt_text(value.clone())
             .push(", ")
             .int(i64::from(*primary))
-            .push(")");
+            .push(")")
+            .fixed(Fixed::ValueInsert);
         statements.push(ins);
     }
     statements
@@ -623,7 +631,8 @@ fn count_statement(dialect: Dialect, tenant: &str, rt: &ResourceType, id: &str, 
         .push(
             ") ON CONFLICT (tenant_id, resource_type, shard) DO UPDATE SET n = resource_count_shards.n + ",
         )
-        .int(delta);
+        .int(delta)
+        .fixed(Fixed::CountShard);
     q
 }
 
@@ -1160,7 +1169,8 @@ impl Store {
             .text(text.as_str())
             .push(", ")
             .text(search.as_str())
-            .push(")");
+            .push(")")
+            .fixed(Fixed::ResourceInsert);
         let mut rows = vec![q];
         rows.extend(email_statements(tenant, &id, &idx, false));
         let mut tail = vec![count_statement(self.dialect(), tenant, rt, &id, 1)];

@@ -82,7 +82,95 @@ pub struct Sql {
     uncached: bool,
     /// Its text varies with client input: cached only when its shape is admitted.
     input_shaped: bool,
+    /// A statement of the store whose text never varies ([`Sql::fixed`]).
+    fixed: Option<Fixed>,
 }
+
+/// The store's statements whose text never varies (for one backend) and which run on every
+/// write. diesel finds the prepared statement of any other statement by its SQL text, which
+/// it builds again and hashes on every run (~5 k instructions: a fifth of a member add's
+/// statement work); these it finds by a type ([`fixed_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fixed {
+    /// `INSERT INTO resources` (a create).
+    ResourceInsert,
+    /// `INSERT INTO resource_values` (one email).
+    ValueInsert,
+    /// The per-tenant resource count moved by a create or delete.
+    CountShard,
+    /// `INSERT INTO provisioning_log`.
+    LogInsert,
+    /// A resource's version and display name.
+    HeadSelect,
+    /// A resource's version and display name, locked for the write (PostgreSQL).
+    HeadSelectLocked,
+    /// `meta` moved on (a members-only change).
+    MetaUpdate,
+    /// A new document and `meta` moved on.
+    DocumentUpdate,
+}
+
+/// One type per [`Fixed`] statement: the key of its prepared statement in diesel's cache.
+pub mod fixed_key {
+    pub struct ResourceInsert;
+    pub struct ValueInsert;
+    pub struct CountShard;
+    pub struct LogInsert;
+    pub struct HeadSelect;
+    pub struct HeadSelectLocked;
+    pub struct MetaUpdate;
+    pub struct DocumentUpdate;
+}
+
+/// Runs `$body` with `$r` bound to the statement `$q` as diesel runs it: keyed by its
+/// [`Fixed`] type when it has one ([`KeyedRef`]), by its text otherwise ([`SqlRef`]).
+/// `$dialect` is the backend it runs on (debug builds check that a fixed statement's text
+/// never varies).
+macro_rules! on_query {
+    ($q:expr, $dialect:expr, $r:ident => $body:expr) => {{
+        use $crate::store::sql::{fixed_key as k, Fixed, KeyedRef, SqlRef};
+        let q: &$crate::store::sql::Sql = $q;
+        match q.fixed_statement() {
+            None => {
+                let $r = SqlRef::new(q);
+                $body
+            }
+            Some(Fixed::ResourceInsert) => {
+                let $r = KeyedRef::<k::ResourceInsert>::new(q, $dialect);
+                $body
+            }
+            Some(Fixed::ValueInsert) => {
+                let $r = KeyedRef::<k::ValueInsert>::new(q, $dialect);
+                $body
+            }
+            Some(Fixed::CountShard) => {
+                let $r = KeyedRef::<k::CountShard>::new(q, $dialect);
+                $body
+            }
+            Some(Fixed::LogInsert) => {
+                let $r = KeyedRef::<k::LogInsert>::new(q, $dialect);
+                $body
+            }
+            Some(Fixed::HeadSelect) => {
+                let $r = KeyedRef::<k::HeadSelect>::new(q, $dialect);
+                $body
+            }
+            Some(Fixed::HeadSelectLocked) => {
+                let $r = KeyedRef::<k::HeadSelectLocked>::new(q, $dialect);
+                $body
+            }
+            Some(Fixed::MetaUpdate) => {
+                let $r = KeyedRef::<k::MetaUpdate>::new(q, $dialect);
+                $body
+            }
+            Some(Fixed::DocumentUpdate) => {
+                let $r = KeyedRef::<k::DocumentUpdate>::new(q, $dialect);
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use on_query;
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
@@ -90,6 +178,7 @@ impl Sql {
             parts: Vec::with_capacity(8),
             uncached: false,
             input_shaped: false,
+            fixed: None,
         };
         s.push(text);
         s
@@ -97,6 +186,7 @@ impl Sql {
 
     /// Appends SQL text (a constant of the store, never client input).
     pub fn push(&mut self, text: &str) -> &mut Self {
+        self.fixed = None;
         match self.parts.last_mut() {
             Some(Part::Text(t)) => t.push_str(text),
             _ => {
@@ -111,6 +201,7 @@ impl Sql {
 
     /// Appends a bound parameter.
     pub fn bind(&mut self, value: Bind) -> &mut Self {
+        self.fixed = None;
         self.parts.push(Part::Bind(value));
         self
     }
@@ -162,6 +253,18 @@ impl Sql {
         self
     }
 
+    /// Marks the finished statement as the store's fixed statement `which`: its text must be
+    /// the same every time it is built (debug builds check it). Appending to it unmarks it.
+    pub fn fixed(&mut self, which: Fixed) -> &mut Self {
+        self.fixed = Some(which);
+        self
+    }
+
+    /// The fixed statement this is, if marked ([`Sql::fixed`]).
+    pub fn fixed_statement(&self) -> Option<Fixed> {
+        self.fixed
+    }
+
     /// Marks the text as shaped by client input (a filter, an IN list): it stays prepared
     /// only if its shape is admitted (see [`ShapeRegistry`]).
     pub fn shaped_by_input(&mut self) -> &mut Self {
@@ -194,6 +297,7 @@ impl Sql {
 
     /// Appends another fragment (text and binds).
     pub fn append(&mut self, other: Sql) -> &mut Self {
+        self.fixed = None;
         self.uncached |= other.uncached;
         self.input_shaped |= other.input_shaped;
         for p in other.parts {
@@ -258,6 +362,73 @@ impl<'a> SqlRef<'a> {
             sql,
             cache: sql.cacheable(),
         }
+    }
+}
+
+/// A [`Fixed`] statement to run: diesel keys its prepared statement by the type `K`.
+pub struct KeyedRef<'a, K> {
+    sql: SqlRef<'a>,
+    key: std::marker::PhantomData<K>,
+}
+
+impl<K> Clone for KeyedRef<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K> Copy for KeyedRef<'_, K> {}
+
+impl<'a, K: 'static> KeyedRef<'a, K> {
+    pub fn new(sql: &'a Sql, dialect: crate::store::Dialect) -> KeyedRef<'a, K> {
+        if cfg!(debug_assertions) {
+            check_fixed_text::<K>(sql, dialect);
+        }
+        KeyedRef {
+            sql: SqlRef::new(sql),
+            key: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Debug builds: the first text seen for each key and backend, which every later run of
+/// that key must repeat (diesel would otherwise run the first statement prepared under it).
+fn check_fixed_text<K: 'static>(sql: &Sql, dialect: crate::store::Dialect) {
+    static SEEN: LazyLock<Mutex<std::collections::HashMap<(std::any::TypeId, bool), String>>> =
+        LazyLock::new(Default::default);
+    let key = (
+        std::any::TypeId::of::<K>(),
+        dialect == crate::store::Dialect::Sqlite,
+    );
+    let text = sql.debug_text();
+    let mut seen = crate::sync::lock(&SEEN);
+    let first = seen.entry(key).or_insert_with(|| text.clone());
+    assert_eq!(
+        *first,
+        text,
+        "fixed statement {} built with another text",
+        std::any::type_name::<K>()
+    );
+}
+
+impl<K: 'static> QueryId for KeyedRef<'_, K> {
+    type QueryId = K;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<K> Query for KeyedRef<'_, K> {
+    type SqlType = Untyped;
+}
+
+impl<Conn, K> RunQueryDsl<Conn> for KeyedRef<'_, K> {}
+
+impl<DB, K> QueryFragment<DB> for KeyedRef<'_, K>
+where
+    DB: Backend,
+    Sql: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.sql.walk_ast(out)
     }
 }
 
@@ -334,6 +505,32 @@ mod tests {
         }
         q.push(")").shaped_by_input();
         q
+    }
+
+    #[test]
+    fn a_fixed_mark_is_dropped_by_any_later_change_to_the_text() {
+        let mut q = Sql::new("SELECT 1");
+        q.fixed(Fixed::HeadSelect);
+        assert_eq!(q.fixed_statement(), Some(Fixed::HeadSelect));
+        q.push(" WHERE x = ");
+        assert_eq!(q.fixed_statement(), None);
+        q.fixed(Fixed::HeadSelect).int(1);
+        assert_eq!(q.fixed_statement(), None);
+        q.fixed(Fixed::HeadSelect).append(Sql::new(" AND 1"));
+        assert_eq!(q.fixed_statement(), None);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn a_fixed_key_used_with_two_texts_is_caught_in_debug_builds() {
+        struct Probe;
+        let dialect = crate::store::Dialect::Sqlite;
+        let _ = KeyedRef::<Probe>::new(&Sql::new("SELECT 1"), dialect);
+        let _ = KeyedRef::<Probe>::new(&Sql::new("SELECT 1"), dialect);
+        let other = std::panic::catch_unwind(|| {
+            let _ = KeyedRef::<Probe>::new(&Sql::new("SELECT 2"), dialect);
+        });
+        assert!(other.is_err(), "a second text for one key must not pass");
     }
 
     #[test]
