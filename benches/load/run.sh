@@ -223,43 +223,13 @@ scim_suite() {  # SERVER BASE TOKEN
   member_run "$server" "$base" "$tok" "$GID" "$OUT_DIR/$server.extras.tsv" member
   # Entra initial sync: users (filter then POST), then groups created empty and filled
   log "$server: Entra-style initial sync of $SYNC_N users, $SYNC_GROUPS groups x $SYNC_MEMBERS members"
-  python3 - "$SYNC_N" "sync$(date +%s)" >"$OUT_DIR/$server.sync-users.req" <<'PY'
-import json, sys
-n, prefix = int(sys.argv[1]), sys.argv[2]
-for i in range(1, n + 1):
-    u = "%s_%d@contoso.com" % (prefix, i)
-    print("GET\t/Users?filter=userName%%20eq%%20%%22%s%%22\t" % u)
-    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-            "externalId": "ext-%s-%d" % (prefix, i), "userName": u, "active": True,
-            "displayName": "Sync User %d" % i,
-            "emails": [{"primary": True, "type": "work", "value": u}],
-            "name": {"formatted": "Sync User %d" % i, "familyName": "User %d" % i, "givenName": "Sync"},
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D%d" % (i % 10)}}
-    print("POST\t/Users\t" + json.dumps(body, separators=(",", ":")))
-PY
+  python3 "$HERE/sync_requests.py" users "$SYNC_N" "sync$(date +%s)" >"$OUT_DIR/$server.sync-users.req"
   replay "$server" "$base" "$tok" "$OUT_DIR/$server.sync-users.req" sync-users 5
   local synced=$OUT_DIR/$server.sync-users.tsv
-  python3 - "$SYNC_GROUPS" "syncg$(date +%s)" >"$OUT_DIR/$server.sync-groups-create.req" <<'PY'
-import json, sys
-for g in range(1, int(sys.argv[1]) + 1):
-    print("POST\t/Groups\t" + json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": "%s_%d" % (sys.argv[2], g), "externalId": "%s_%d" % (sys.argv[2], g)}, separators=(",", ":")))
-PY
+  python3 "$HERE/sync_requests.py" groups "$SYNC_GROUPS" "syncg$(date +%s)" >"$OUT_DIR/$server.sync-groups-create.req"
   replay "$server" "$base" "$tok" "$OUT_DIR/$server.sync-groups-create.req" sync-groups-create 5
-  python3 - "$OUT_DIR/$server.sync-groups-create.tsv" "$synced" "$SYNC_MEMBERS" >"$OUT_DIR/$server.sync-members.req" <<'PY'
-import json, sys
-groups = [l.rstrip("\n").split("\t")[1] for l in open(sys.argv[1]) if "\t" in l]
-users = [l.rstrip("\n").split("\t")[1] for l in open(sys.argv[2]) if "\t" in l]
-m = int(sys.argv[3])
-for gi, g in enumerate(groups):
-    for j in range(m):
-        if not users: break
-        u = users[(gi * m + j) % len(users)]
-        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "Add", "path": "members", "value": [{"value": u}]}]}
-        print("PATCH\t/Groups/%s\t%s" % (g, json.dumps(body, separators=(",", ":"))))
-PY
+  python3 "$HERE/sync_requests.py" members "$OUT_DIR/$server.sync-groups-create.tsv" "$synced" "$SYNC_MEMBERS" \
+    >"$OUT_DIR/$server.sync-members.req"
   replay "$server" "$base" "$tok" "$OUT_DIR/$server.sync-members.req" sync-members 5
 }
 

@@ -58,41 +58,13 @@ one() {
     >"$dir/server.log" 2>&1 </dev/null &
   PID=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-  python3 - "$SYNC_N" >"$dir/users.req" <<'PY'
-import json, sys
-for i in range(1, int(sys.argv[1]) + 1):
-    u = "sync_%d@contoso.com" % i
-    print("GET\t/Users?filter=userName%%20eq%%20%%22%s%%22\t" % u)
-    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-            "externalId": "ext-sync-%d" % i, "userName": u, "active": True,
-            "displayName": "Sync User %d" % i,
-            "emails": [{"primary": True, "type": "work", "value": u}],
-            "name": {"formatted": "Sync User %d" % i, "familyName": "User %d" % i, "givenName": "Sync"},
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D%d" % (i % 10)}}
-    print("POST\t/Users\t" + json.dumps(body, separators=(",", ":")))
-PY
-  python3 - "$SYNC_GROUPS" >"$dir/groups.req" <<'PY'
-import json, sys
-for g in range(1, int(sys.argv[1]) + 1):
-    print("POST\t/Groups\t" + json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": "g_%d" % g, "externalId": "g_%d" % g}, separators=(",", ":")))
-PY
+  python3 "$HERE/sync_requests.py" users "$SYNC_N" sync >"$dir/users.req"
+  python3 "$HERE/sync_requests.py" groups "$SYNC_GROUPS" g >"$dir/groups.req"
   printf '%s: ' "$bin"
   phase "$dir" "$dir/users.req" users
   phase "$dir" "$dir/groups.req" groups >/dev/null
-  python3 - "$dir/groups.tsv" "$dir/users.tsv" "$SYNC_MEMBERS" >"$dir/members.req" <<'PY'
-import json, sys
-groups = [l.rstrip("\n").split("\t")[1] for l in open(sys.argv[1]) if "\t" in l]
-users = [l.rstrip("\n").split("\t")[1] for l in open(sys.argv[2]) if "\t" in l]
-m = int(sys.argv[3])
-for gi, g in enumerate(groups):
-    for j in range(m):
-        u = users[(gi * m + j) % len(users)]
-        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "Add", "path": "members", "value": [{"value": u}]}]}
-        print("PATCH\t/Groups/%s\t%s" % (g, json.dumps(body, separators=(",", ":"))))
-PY
+  python3 "$HERE/sync_requests.py" members "$dir/groups.tsv" "$dir/users.tsv" "$SYNC_MEMBERS" \
+    >"$dir/members.req"
   phase "$dir" "$dir/members.req" members
   echo
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=

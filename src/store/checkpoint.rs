@@ -192,6 +192,7 @@ fn checkpoint(conn: &mut SqliteConnection, mode: Mode) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[derive(diesel::QueryableByName)]
     struct Pages {
@@ -199,13 +200,25 @@ mod tests {
         wal_autocheckpoint: i32,
     }
 
-    #[test]
-    fn commits_are_checkpointed_by_the_thread_and_writers_do_not_checkpoint() {
+    /// A store on a new file with a table `t (x TEXT)`, and the file's path.
+    fn store_with_table() -> (tempfile::TempDir, std::path::PathBuf, Store) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scimd.db");
-        let store = crate::store::Store::open(&format!("sqlite://{}", path.display()), 2).unwrap();
+        let store = Store::open(&format!("sqlite://{}", path.display()), 2).unwrap();
         let q = Sql::new("CREATE TABLE t (x TEXT)");
         store.write(|c| c.execute(&q)).unwrap();
+        (dir, path, store)
+    }
+
+    fn insert(store: &Store, x: String) {
+        let mut q = Sql::new("INSERT INTO t (x) VALUES (");
+        q.text(x).push(")");
+        store.write(|c| c.execute(&q)).unwrap();
+    }
+
+    #[test]
+    fn commits_are_checkpointed_by_the_thread_and_writers_do_not_checkpoint() {
+        let (_dir, path, store) = store_with_table();
         // Writers' connections leave checkpoints to the thread up to the backstop.
         let pages = store
             .read(|c| c.first::<Pages>(&Sql::new("PRAGMA wal_autocheckpoint")))
@@ -216,9 +229,7 @@ mod tests {
         // checkpoint (1 000) would wait for. Until a checkpoint copies them, the database
         // file holds only the table's first pages.
         for i in 0..50 {
-            let mut q = Sql::new("INSERT INTO t (x) VALUES (");
-            q.text(format!("{i}{}", "x".repeat(40_000))).push(")");
-            store.write(|c| c.execute(&q)).unwrap();
+            insert(&store, format!("{i}{}", "x".repeat(40_000)));
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
@@ -236,18 +247,9 @@ mod tests {
 
     #[test]
     fn a_checkpoint_finished_between_batches_makes_the_next_write_start_the_log_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("scimd.db");
-        let store = crate::store::Store::open(&format!("sqlite://{}", path.display()), 2).unwrap();
-        let q = Sql::new("CREATE TABLE t (x TEXT)");
-        store.write(|c| c.execute(&q)).unwrap();
-        let write = |x: String| {
-            let mut q = Sql::new("INSERT INTO t (x) VALUES (");
-            q.text(x).push(")");
-            store.write(|c| c.execute(&q)).unwrap();
-        };
+        let (_dir, path, store) = store_with_table();
         for i in 0..100 {
-            write(format!("{i}{}", "x".repeat(40_000)));
+            insert(&store, format!("{i}{}", "x".repeat(40_000)));
         }
         let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
         let log = store
@@ -256,7 +258,7 @@ mod tests {
             .expect("no batch is open between two writes")
             .expect("the checkpoint ran");
         assert!(log > 1000, "{log} frames");
-        write("one more".into());
+        insert(&store, "one more".into());
         // The write went to the start of the log: it holds that write's frames only.
         let log = checkpoint(&mut conn, Mode::Passive).unwrap();
         assert!(log < 10, "{log} frames");

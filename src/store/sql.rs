@@ -86,12 +86,52 @@ pub struct Sql {
     fixed: Option<Fixed>,
 }
 
-/// The store's statements whose text never varies (for one backend) and which run on every
-/// write. diesel finds the prepared statement of any other statement by its SQL text, which
-/// it builds again and hashes on every run (~5 k instructions: a fifth of a member add's
-/// statement work); these it finds by a type ([`fixed_key`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Fixed {
+/// Declares [`Fixed`], one key type per variant in [`fixed_key`], and `on_query!`, from one
+/// list, so that every variant runs under its own type. (`$d` is a `$` passed in, for the
+/// metavariables of the inner macro.)
+macro_rules! fixed_statements {
+    ($d:tt $($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// The store's statements whose text never varies (for one backend) and which run on
+        /// every write. diesel finds the prepared statement of any other statement by its SQL
+        /// text, which it builds again and hashes on every run (~5 k instructions: a fifth of
+        /// a member add's statement work); these it finds by a type ([`fixed_key`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Fixed {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        /// One type per [`Fixed`] statement: the key of its prepared statement in diesel's
+        /// cache.
+        pub mod fixed_key {
+            $(pub struct $name;)*
+        }
+
+        /// Runs `$body` with `$r` bound to the statement `$q` as diesel runs it: keyed by its
+        /// [`Fixed`] type when it has one ([`KeyedRef`]), by its text otherwise ([`SqlRef`]).
+        /// `$dialect` is the backend it runs on (debug builds check that a fixed statement's
+        /// text never varies).
+        macro_rules! on_query {
+            ($d q:expr, $d dialect:expr, $d r:ident => $d body:expr) => {{
+                let q: &$crate::store::sql::Sql = $d q;
+                match q.fixed_statement() {
+                    None => {
+                        let $d r = $crate::store::sql::SqlRef::new(q);
+                        $d body
+                    }
+                    $(Some($crate::store::sql::Fixed::$name) => {
+                        let $d r = $crate::store::sql::KeyedRef::<
+                            $crate::store::sql::fixed_key::$name,
+                        >::new(q, $d dialect);
+                        $d body
+                    })*
+                }
+            }};
+        }
+        pub(crate) use on_query;
+    };
+}
+
+fixed_statements! {$
     /// `INSERT INTO resources` (a create).
     ResourceInsert,
     /// `INSERT INTO resource_values` (one email).
@@ -109,68 +149,6 @@ pub enum Fixed {
     /// A new document and `meta` moved on.
     DocumentUpdate,
 }
-
-/// One type per [`Fixed`] statement: the key of its prepared statement in diesel's cache.
-pub mod fixed_key {
-    pub struct ResourceInsert;
-    pub struct ValueInsert;
-    pub struct CountShard;
-    pub struct LogInsert;
-    pub struct HeadSelect;
-    pub struct HeadSelectLocked;
-    pub struct MetaUpdate;
-    pub struct DocumentUpdate;
-}
-
-/// Runs `$body` with `$r` bound to the statement `$q` as diesel runs it: keyed by its
-/// [`Fixed`] type when it has one ([`KeyedRef`]), by its text otherwise ([`SqlRef`]).
-/// `$dialect` is the backend it runs on (debug builds check that a fixed statement's text
-/// never varies).
-macro_rules! on_query {
-    ($q:expr, $dialect:expr, $r:ident => $body:expr) => {{
-        use $crate::store::sql::{fixed_key as k, Fixed, KeyedRef, SqlRef};
-        let q: &$crate::store::sql::Sql = $q;
-        match q.fixed_statement() {
-            None => {
-                let $r = SqlRef::new(q);
-                $body
-            }
-            Some(Fixed::ResourceInsert) => {
-                let $r = KeyedRef::<k::ResourceInsert>::new(q, $dialect);
-                $body
-            }
-            Some(Fixed::ValueInsert) => {
-                let $r = KeyedRef::<k::ValueInsert>::new(q, $dialect);
-                $body
-            }
-            Some(Fixed::CountShard) => {
-                let $r = KeyedRef::<k::CountShard>::new(q, $dialect);
-                $body
-            }
-            Some(Fixed::LogInsert) => {
-                let $r = KeyedRef::<k::LogInsert>::new(q, $dialect);
-                $body
-            }
-            Some(Fixed::HeadSelect) => {
-                let $r = KeyedRef::<k::HeadSelect>::new(q, $dialect);
-                $body
-            }
-            Some(Fixed::HeadSelectLocked) => {
-                let $r = KeyedRef::<k::HeadSelectLocked>::new(q, $dialect);
-                $body
-            }
-            Some(Fixed::MetaUpdate) => {
-                let $r = KeyedRef::<k::MetaUpdate>::new(q, $dialect);
-                $body
-            }
-            Some(Fixed::DocumentUpdate) => {
-                let $r = KeyedRef::<k::DocumentUpdate>::new(q, $dialect);
-                $body
-            }
-        }
-    }};
-}
-pub(crate) use on_query;
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
