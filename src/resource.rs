@@ -411,30 +411,30 @@ pub(crate) fn normalize_single(
             "invalid value for '{path}': expected {expected}"
         )))
     };
-    match (attr.attr_type, value) {
-        (AttrType::String | AttrType::Reference | AttrType::Binary, value) => match value {
+    match attr.attr_type {
+        AttrType::String | AttrType::Reference | AttrType::Binary => match value {
             Value::String(_) => Ok(Some(value)),
             _ => wrong("a string"),
         },
-        (AttrType::DateTime, value) => match value {
+        AttrType::DateTime => match value {
             Value::String(ref s) if DateTime::parse_from_rfc3339(s).is_ok() => Ok(Some(value)),
             _ => wrong("an RFC 3339 dateTime string"),
         },
-        (AttrType::Boolean, value) => match value {
+        AttrType::Boolean => match value {
             Value::Bool(_) => Ok(Some(value)),
             Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(Value::Bool(true))),
             Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(Value::Bool(false))),
             _ => wrong("a boolean"),
         },
-        (AttrType::Integer, value) => match value {
+        AttrType::Integer => match value {
             Value::Number(ref n) if n.is_i64() || n.is_u64() => Ok(Some(value)),
             _ => wrong("an integer"),
         },
-        (AttrType::Decimal, value) => match value {
+        AttrType::Decimal => match value {
             Value::Number(_) => Ok(Some(value)),
             _ => wrong("a number"),
         },
-        (AttrType::Complex, value) => {
+        AttrType::Complex => {
             let Value::Object(obj) = value else {
                 return wrong("an object");
             };

@@ -156,21 +156,15 @@ impl GroupCommit {
             Ok(Ok(value)) => committed.map(|()| value),
         }
     }
-}
 
-impl GroupCommit {
     /// Runs `f` while no write runs and no batch is open (writers wait for it), or returns
     /// `None` at once when a batch is open. The checkpoint thread finishes a checkpoint
     /// here so that it covers every committed frame: the next writer then starts the
     /// write-ahead log over instead of appending to it (see `checkpoint`).
     pub fn between_batches<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
         let turn = lock(&self.turn);
-        if turn.open.is_some() {
-            return None;
-        }
-        let result = f();
-        drop(turn);
-        Some(result)
+        // The turn is held while `f` runs: no writer begins meanwhile.
+        turn.open.is_none().then(f)
     }
 }
 
