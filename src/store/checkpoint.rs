@@ -23,17 +23,16 @@
 //! SQLite's own automatic checkpoint stays on as a backstop, at [`BACKSTOP_PAGES`], should
 //! this thread fall behind.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
 use super::group_commit::GroupCommit;
 use super::{Conn, Sql};
-use crate::sync::{lock, wait};
+use crate::sync::{lock, wait, wait_timeout};
 
 /// The least time between two checkpoints while writes go on.
 pub const INTERVAL: Duration = Duration::from_millis(100);
@@ -64,12 +63,19 @@ struct CheckpointRow {
     checkpointed: i32,
 }
 
+/// What the thread is told.
+#[derive(Default)]
+struct Signal {
+    /// Set by a commit, cleared by the checkpoint that covers it.
+    committed: bool,
+    /// Set when the [`Checkpointer`] is dropped.
+    stop: bool,
+}
+
 #[derive(Default)]
 struct Shared {
-    /// Set by a commit, cleared by the checkpoint that covers it.
-    committed: Mutex<bool>,
+    signal: Mutex<Signal>,
     wake: Condvar,
-    stop: AtomicBool,
 }
 
 /// The checkpoint thread of one SQLite database; stopped when dropped.
@@ -106,9 +112,9 @@ impl Checkpointer {
     /// A write was committed: a checkpoint is due within [`INTERVAL`]. Cheap (a writer
     /// calls it after every commit): the thread is woken only when it was idle.
     pub fn committed(&self) {
-        let mut committed = lock(&self.shared.committed);
-        if !*committed {
-            *committed = true;
+        let mut signal = lock(&self.shared.signal);
+        if !signal.committed {
+            signal.committed = true;
             self.shared.wake.notify_one();
         }
     }
@@ -116,11 +122,8 @@ impl Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        {
-            let _guard = lock(&self.shared.committed);
-            self.shared.wake.notify_one();
-        }
+        lock(&self.shared.signal).stop = true;
+        self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -130,21 +133,35 @@ impl Drop for Checkpointer {
 fn run(shared: &Shared, writer: &GroupCommit, conn: &mut SqliteConnection) {
     loop {
         {
-            let mut committed = lock(&shared.committed);
-            while !*committed && !shared.stop.load(Ordering::SeqCst) {
-                committed = wait(&shared.wake, committed);
+            let mut signal = lock(&shared.signal);
+            while !signal.committed && !signal.stop {
+                signal = wait(&shared.wake, signal);
             }
-            if shared.stop.load(Ordering::SeqCst) {
+            if signal.stop {
                 return;
             }
-            *committed = false;
+            signal.committed = false;
         }
         if checkpoint(conn, Mode::Passive).is_some_and(|log| log > RESTART_FRAMES) {
             // `None` when a batch is open: the next round tries again.
             writer.between_batches(|| checkpoint(conn, Mode::Restart));
         }
-        // Commits during the pause set the flag again: the next checkpoint covers them.
-        std::thread::sleep(INTERVAL);
+        // A pause of INTERVAL, cut short by a stop. Commits during it set the flag again:
+        // the next checkpoint covers them.
+        let until = Instant::now() + INTERVAL;
+        let mut signal = lock(&shared.signal);
+        while !signal.stop {
+            let Some(left) = until
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+            else {
+                break;
+            };
+            signal = wait_timeout(&shared.wake, signal, left);
+        }
+        if signal.stop {
+            return;
+        }
     }
 }
 

@@ -365,7 +365,7 @@ impl Store {
         match &self.pool {
             DbPool::Sqlite(pool) => {
                 let result = self.sqlite_writer.write(pool, f);
-                if let Some(checkpointer) = &self.checkpointer {
+                if let (Ok(_), Some(checkpointer)) = (&result, &self.checkpointer) {
                     checkpointer.committed();
                 }
                 result
