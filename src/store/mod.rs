@@ -12,6 +12,7 @@ mod group_commit;
 pub mod page_cursors;
 pub mod resources;
 pub mod sql;
+mod sqlite_log;
 pub mod tenants;
 
 use std::time::{Duration, Instant};
@@ -263,6 +264,7 @@ impl Store {
     pub fn open(url: &str, max_connections: u32) -> Result<Store, String> {
         let store = match DatabaseUrl::parse(url)? {
             DatabaseUrl::Sqlite(path) => {
+                sqlite_log::install();
                 SqliteConnection::establish(&path)
                     .and_then(|mut c| {
                         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
