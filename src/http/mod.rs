@@ -113,6 +113,20 @@ pub async fn read<R: Send + 'static>(
     }
 }
 
+/// Runs a store write that owns what it needs: on SQLite's writer thread, awaited without
+/// holding a thread (`store::write_queue`); on the blocking pool on PostgreSQL.
+pub async fn write<R: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&mut crate::store::Conn<'_>) -> Result<R, ScimError> + Send + 'static,
+) -> Result<R, ScimError> {
+    if state.store.has_write_queue() {
+        state.store.queued_write(work).await
+    } else {
+        let store = state.store.clone();
+        blocking(move || store.write(work)).await
+    }
+}
+
 /// Checks the media type: `application/scim+json` or `application/json`, any parameters;
 /// a missing Content-Type is tolerated.
 fn check_media_type(req: &HttpRequest) -> Result<(), ScimError> {

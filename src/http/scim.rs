@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::auth::{authenticate, TenantContext};
-use super::{blocking, discovery, header_str, read, read_json, AppState, SCIM_CONTENT_TYPE};
+use super::{blocking, discovery, header_str, read, read_json, write, AppState, SCIM_CONTENT_TYPE};
 use crate::configuration;
 use crate::error::ScimError;
 use crate::filter::{parse_filter, AttrPath, Filter};
@@ -597,6 +597,27 @@ async fn create_resource(
     let tenant_id = ctx.tenant().id.clone();
     let now = state.now();
     let log = write_log(req, ctx, StatusCode::CREATED);
+    if state.store.has_write_queue() && normalized.members.as_ref().is_none_or(Vec::is_empty) {
+        // SQLite: the configuration lookup is a local read, done here, and the statements go
+        // to the writer thread (a group's initial members need the write's own reads: below).
+        let mut doc = normalized.doc;
+        if rt.name == "User" {
+            let filter = configuration::configuration_filter(&doc).map(str::to_owned);
+            configuration::strip(&mut doc);
+            if let Some(applied) = store.configuration_for_user(&tenant_id, filter.as_deref())? {
+                configuration::apply(&mut doc, &applied);
+            }
+        }
+        let (statements, row) = store.create_statements(&tenant_id, rt, doc, now, Some(&log))?;
+        write(state, move |c| c.execute_all(statements)).await?;
+        let related = if rt.name == "User" {
+            Related::Nothing
+        } else {
+            related
+        };
+        let loaded = with_related(&store, &tenant_id, related, row)?;
+        return respond_one(ctx, rt, &projection, loaded, StatusCode::CREATED);
+    }
     let loaded = blocking(move || {
         let members = normalized.members.unwrap_or_default();
         let mut doc = normalized.doc;
@@ -730,20 +751,8 @@ async fn patch_resource(
     if no_content {
         if let Some(changes) = member_changes_only(&ops, rt) {
             // Entra's member add/remove: no document to read, patch or rewrite.
-            let etag = blocking(move || {
-                store.update_members(
-                    &tenant_id,
-                    rt,
-                    &id,
-                    &changes,
-                    WriteOptions {
-                        if_match: if_match.as_deref(),
-                        now,
-                        log: Some(&log),
-                    },
-                )
-            })
-            .await?;
+            let work = Store::members_update(tenant_id, rt, id, changes, if_match, now, Some(log));
+            let etag = write(state, work).await?;
             return Ok(no_content_with_etag(&etag));
         }
     }

@@ -157,6 +157,49 @@ impl GroupCommit {
         }
     }
 
+    /// Runs `f` in a transaction of its own, once no batch is open, and commits it before
+    /// any other writer runs: for a caller that batches writes itself (the writer thread
+    /// of `write_queue`, whose writes each take a savepoint of `f`'s transaction).
+    ///
+    /// It never joins another writer's batch, so that its writes' savepoints are never
+    /// nested inside a savepoint of that batch: three levels of savepoints and a page cache
+    /// spilling to the write-ahead log made SQLite fail inserts with SQLITE_FULL ("database
+    /// or disk is full", no system call failing) and roll the whole transaction back
+    /// (docs/performance.md, Finding 11); two levels never did.
+    pub fn write_batch<R>(
+        &self,
+        pool: &SqlitePool,
+        f: impl FnOnce(&mut SqliteConnection) -> ScimResult<R>,
+    ) -> ScimResult<R> {
+        let mut turn = lock(&self.turn);
+        // A batch open and handed on between two of its writers: wait for its COMMIT.
+        while let Some(open) = &turn.open {
+            let batch = open.batch.clone();
+            drop(turn);
+            let _ = batch.wait();
+            turn = lock(&self.turn);
+        }
+        let mut conn = match turn.kept.take() {
+            Some(conn) => conn,
+            None => pool.get()?,
+        };
+        AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")?;
+        let result = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
+        let outcome = match &result {
+            Ok(Ok(_)) => commit(&mut conn),
+            _ => rollback(&mut conn),
+        };
+        if outcome.is_ok() && result.is_ok() && pool.max_size() > 1 {
+            turn.kept = Some(conn);
+        }
+        drop(turn);
+        match result {
+            Err(panic) => resume_unwind(panic),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(value)) => outcome.map(|()| value),
+        }
+    }
+
     /// Runs `f` while no write runs and no batch is open (writers wait for it), or returns
     /// `None` at once when a batch is open. The checkpoint thread finishes a checkpoint
     /// here so that it covers every committed frame: the next writer then starts the

@@ -14,6 +14,7 @@ pub mod resources;
 pub mod sql;
 mod sqlite_log;
 pub mod tenants;
+mod write_queue;
 
 use std::time::{Duration, Instant};
 
@@ -132,6 +133,8 @@ pub struct Store {
     sqlite_writer: std::sync::Arc<group_commit::GroupCommit>,
     /// SQLite: the thread that checkpoints the WAL, so that writers do not.
     checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
+    /// SQLite: the thread that runs prepared statement writes handed to it.
+    write_queue: Option<std::sync::Arc<write_queue::WriteQueue>>,
     /// Where the pages that clients are paging through go on (seek pagination).
     page_cursors: std::sync::Arc<page_cursors::PageCursors>,
 }
@@ -282,10 +285,12 @@ impl Store {
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(manager)
                     .map_err(|e| format!("cannot open SQLite database: {e}"))?;
+                let queue = write_queue::WriteQueue::start(pool.clone(), writer.clone())?;
                 Store {
                     pool: DbPool::Sqlite(pool),
                     sqlite_writer: writer,
                     checkpointer: Some(std::sync::Arc::new(checkpointer)),
+                    write_queue: Some(std::sync::Arc::new(queue)),
                     page_cursors: Default::default(),
                 }
             }
@@ -302,6 +307,7 @@ impl Store {
                     pool: DbPool::Postgres(pool),
                     sqlite_writer: Default::default(),
                     checkpointer: None,
+                    write_queue: None,
                     page_cursors: Default::default(),
                 }
             }
@@ -389,6 +395,28 @@ impl Store {
                 on_pg_connection(pool, |c| Conn::Postgres(c).execute_all(statements))
             }
         }
+    }
+
+    /// Whether writes can be handed to a writer thread ([`Store::queued_write`]): SQLite.
+    pub fn has_write_queue(&self) -> bool {
+        self.write_queue.is_some()
+    }
+
+    /// Runs a write on SQLite's writer thread (`store::write_queue`) and awaits it without
+    /// holding a thread meanwhile; `work` owns what it needs. Without a write queue
+    /// (PostgreSQL, see [`Store::has_write_queue`]) it fails: run it with [`Store::write`].
+    pub async fn queued_write<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Conn<'_>) -> ScimResult<R> + Send + 'static,
+    ) -> ScimResult<R> {
+        let Some(queue) = &self.write_queue else {
+            return Err(ScimError::internal("no write queue on this database"));
+        };
+        let result = queue.write(work).await;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
+        }
+        result
     }
 
     /// Pool usage: (open connections, idle connections, maximum size).

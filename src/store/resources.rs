@@ -227,6 +227,40 @@ pub fn if_match_allows(if_match: &str, version: i64) -> bool {
     })
 }
 
+/// The write of [`Store::update_members`]: the group's version and name (locked on
+/// PostgreSQL), `If-Match`, the memberships, then `meta` (when something changed) and the
+/// log. Returns the new ETag.
+fn write_members(
+    c: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    id: &str,
+    changes: &[MemberChange],
+    opts: WriteOptions<'_>,
+) -> ScimResult<String> {
+    let WriteOptions { if_match, now, log } = opts;
+    let head = select_head(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
+    check_if_match(if_match, head.version)?;
+    let changed = write_member_changes(c, tenant, rt, id, changes)?;
+    let name = head.display_name.as_deref();
+    let mut statements = Vec::with_capacity(2);
+    if changed {
+        statements.push(resource_update(tenant, id, None, &format_timestamp(now)));
+    }
+    statements.extend(log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now))));
+    c.execute_all(statements)?;
+    Ok(weak_etag(head.version + i64::from(changed)))
+}
+
+/// A create worked out ([`Store::plan_create`]).
+struct PlannedCreate {
+    row: ResourceRow,
+    /// The resource's row and its side rows.
+    rows: Vec<Sql>,
+    /// The count and the provisioning log (after the members, when there are some).
+    tail: Vec<Sql>,
+}
+
 /// The indexed values a document carries.
 struct Indexed {
     unique_name: String,
@@ -1142,6 +1176,44 @@ impl Store {
         now: DateTime<Utc>,
         log: Option<&WriteLog>,
     ) -> ScimResult<ResourceRow> {
+        let PlannedCreate { row, rows, tail } = self.plan_create(tenant, rt, doc, now, log)?;
+        if members.is_empty() {
+            self.write_all(rows.into_iter().chain(tail).collect())?;
+        } else {
+            self.write(|c| {
+                // The members' insert counts its rows (unknown ids are a 400): on its own,
+                // after the group's row.
+                c.execute_all(rows)?;
+                add_members(c, tenant, &row.id, members)?;
+                c.execute_all(tail)
+            })?;
+        }
+        Ok(row)
+    }
+
+    /// The statements that create a resource without members, and the resource as they
+    /// store it (to be written with [`Store::write_all`] or [`Store::queued_write_all`]).
+    pub fn create_statements(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        doc: Value,
+        now: DateTime<Utc>,
+        log: Option<&WriteLog>,
+    ) -> ScimResult<(Vec<Sql>, ResourceRow)> {
+        let PlannedCreate { row, rows, tail } = self.plan_create(tenant, rt, doc, now, log)?;
+        Ok((rows.into_iter().chain(tail).collect(), row))
+    }
+
+    /// A create worked out: the resource row and its side rows, then the count and the log.
+    fn plan_create(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        doc: Value,
+        now: DateTime<Utc>,
+        log: Option<&WriteLog>,
+    ) -> ScimResult<PlannedCreate> {
         let idx = indexed(rt, &doc)?;
         let id = uuid::Uuid::new_v4().to_string();
         let ts = format_timestamp(now);
@@ -1178,24 +1250,16 @@ impl Store {
             let entry = log.entry(rt, &id, unique_name_of(rt, &doc), now);
             tail.push(provisioning_insert(tenant, &entry));
         }
-        if members.is_empty() {
-            rows.extend(tail);
-            self.write_all(rows)?;
-        } else {
-            self.write(|c| {
-                // The members' insert counts its rows (unknown ids are a 400): on its own,
-                // after the group's row.
-                c.execute_all(rows)?;
-                add_members(c, tenant, &id, members)?;
-                c.execute_all(tail)
-            })?;
-        }
-        Ok(ResourceRow {
-            id,
-            created: ts.clone(),
-            last_modified: ts,
-            version: 1,
-            doc: text,
+        Ok(PlannedCreate {
+            row: ResourceRow {
+                id,
+                created: ts.clone(),
+                last_modified: ts,
+                version: 1,
+                doc: text,
+            },
+            rows,
+            tail,
         })
     }
 
@@ -1255,21 +1319,29 @@ impl Store {
         changes: &[MemberChange],
         opts: WriteOptions<'_>,
     ) -> ScimResult<String> {
-        let WriteOptions { if_match, now, log } = opts;
-        self.write(|c| {
-            let head = select_head(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
-            check_if_match(if_match, head.version)?;
-            let changed = write_member_changes(c, tenant, rt, id, changes)?;
-            let name = head.display_name.as_deref();
-            let mut statements = Vec::with_capacity(2);
-            if changed {
-                statements.push(resource_update(tenant, id, None, &format_timestamp(now)));
-            }
-            statements
-                .extend(log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now))));
-            c.execute_all(statements)?;
-            Ok(weak_etag(head.version + i64::from(changed)))
-        })
+        self.write(|c| write_members(c, tenant, rt, id, changes, opts))
+    }
+
+    /// [`Store::update_members`] as a write that owns what it needs (for
+    /// [`Store::queued_write`], or [`Store::write`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn members_update(
+        tenant: String,
+        rt: &'static ResourceType,
+        id: String,
+        changes: Vec<MemberChange>,
+        if_match: Option<String>,
+        now: DateTime<Utc>,
+        log: Option<WriteLog>,
+    ) -> impl FnOnce(&mut Conn<'_>) -> ScimResult<String> + Send + 'static {
+        move |c| {
+            let opts = WriteOptions {
+                if_match: if_match.as_deref(),
+                now,
+                log: log.as_ref(),
+            };
+            write_members(c, &tenant, rt, &id, &changes, opts)
+        }
     }
 
     /// Deletes a resource, its side rows and every membership that names it.
