@@ -2,9 +2,10 @@
 //!
 //! SQLite reports there what its error codes leave out: which statement aborted and with
 //! which extended code, the failing system call of an I/O error with its errno, and the
-//! frames recovered from the write-ahead log after a crash. Without it, a write failing
-//! with "database or disk is full" says nothing of which write or why. The messages carry
-//! statement texts with their `?` placeholders, never bound values.
+//! frames recovered from a write-ahead log an earlier process left (a crash, say).
+//! Without it, a write failing with "database or disk is full" says nothing of which
+//! write or why. The messages carry statement texts with their `?` placeholders, never
+//! bound values.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Once;
@@ -34,7 +35,7 @@ pub fn install() {
 
 /// How loud a message of SQLite's log is: what is expected in normal running (a UNIQUE
 /// violation is a 409 answered to the client; a statement re-prepared after a schema
-/// change) is debug, notices (such as the frames recovered after a crash) are info, the
+/// change) is debug, notices (such as the frames recovered from a log left behind) are info, the
 /// rest warn.
 fn level(code: c_int) -> tracing::Level {
     match code & 0xff {
