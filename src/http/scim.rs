@@ -600,46 +600,49 @@ async fn create_resource(
     if state.store.has_write_queue() && normalized.members.as_ref().is_none_or(Vec::is_empty) {
         // SQLite: the configuration lookup is a local read, done here, and the statements go
         // to the writer thread (a group's initial members need the write's own reads: below).
-        let mut doc = normalized.doc;
-        if rt.name == "User" {
-            let filter = configuration::configuration_filter(&doc).map(str::to_owned);
-            configuration::strip(&mut doc);
-            if let Some(applied) = store.configuration_for_user(&tenant_id, filter.as_deref())? {
-                configuration::apply(&mut doc, &applied);
-            }
-        }
+        let doc = with_user_configuration(&store, &tenant_id, rt, normalized.doc)?;
         let (statements, row) = store.create_statements(&tenant_id, rt, doc, now, Some(&log))?;
         write(state, move |c| c.execute_all(statements)).await?;
-        let related = if rt.name == "User" {
-            Related::Nothing
-        } else {
-            related
-        };
-        let loaded = with_related(&store, &tenant_id, related, row)?;
+        let loaded = with_related(&store, &tenant_id, related_of_created(rt, related), row)?;
         return respond_one(ctx, rt, &projection, loaded, StatusCode::CREATED);
     }
     let loaded = blocking(move || {
         let members = normalized.members.unwrap_or_default();
-        let mut doc = normalized.doc;
-        if rt.name == "User" {
-            // The matching default user configuration, else the tenant's default one.
-            let filter = configuration::configuration_filter(&doc).map(str::to_owned);
-            configuration::strip(&mut doc);
-            if let Some(applied) = store.configuration_for_user(&tenant_id, filter.as_deref())? {
-                configuration::apply(&mut doc, &applied);
-            }
-        }
+        let doc = with_user_configuration(&store, &tenant_id, rt, normalized.doc)?;
         let row = store.create_resource(&tenant_id, rt, doc, &members, now, Some(&log))?;
-        // A user just created is in no group: only a new group's members are read.
-        let related = if rt.name == "User" {
-            Related::Nothing
-        } else {
-            related
-        };
-        with_related(&store, &tenant_id, related, row)
+        with_related(&store, &tenant_id, related_of_created(rt, related), row)
     })
     .await?;
     respond_one(ctx, rt, &projection, loaded, StatusCode::CREATED)
+}
+
+/// A new user's document with its default user configuration applied (the matching one,
+/// else the tenant's default one) and the configuration selector stripped; other resources
+/// as they are.
+fn with_user_configuration(
+    store: &Store,
+    tenant_id: &str,
+    rt: &ResourceType,
+    mut doc: Value,
+) -> Result<Value, ScimError> {
+    if rt.name == "User" {
+        let filter = configuration::configuration_filter(&doc).map(str::to_owned);
+        configuration::strip(&mut doc);
+        if let Some(applied) = store.configuration_for_user(tenant_id, filter.as_deref())? {
+            configuration::apply(&mut doc, &applied);
+        }
+    }
+    Ok(doc)
+}
+
+/// What a created resource's answer reads besides it: a user just created is in no group,
+/// so only a new group's members are read.
+fn related_of_created(rt: &ResourceType, related: Related) -> Related {
+    if rt.name == "User" {
+        Related::Nothing
+    } else {
+        related
+    }
 }
 
 async fn replace(

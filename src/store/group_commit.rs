@@ -32,6 +32,7 @@ use crate::sync::{lock, wait};
 pub const MAX_BATCH: usize = 32;
 
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+type SqlitePooled = PooledConnection<ConnectionManager<SqliteConnection>>;
 
 /// The outcome of one batch's COMMIT, which every writer in the batch waits for.
 #[derive(Default)]
@@ -59,7 +60,7 @@ impl Batch {
 
 /// The transaction being built: its connection and its batch.
 struct Open {
-    conn: PooledConnection<ConnectionManager<SqliteConnection>>,
+    conn: SqlitePooled,
     batch: Arc<Batch>,
     writes: usize,
 }
@@ -73,7 +74,29 @@ struct Turn {
     /// page cache (the indexes a write descends) stays valid from one batch to the next.
     /// Back in the pool, the next reader's transaction would have found the database changed
     /// and emptied its cache, and the next writer would have read its pages again.
-    kept: Option<PooledConnection<ConnectionManager<SqliteConnection>>>,
+    kept: Option<SqlitePooled>,
+}
+
+impl Turn {
+    /// The connection for a new transaction (the one kept from the last, else one from the
+    /// pool), in `BEGIN IMMEDIATE`.
+    fn begin(&mut self, pool: &SqlitePool) -> ScimResult<SqlitePooled> {
+        let mut conn = match self.kept.take() {
+            Some(conn) => conn,
+            None => pool.get()?,
+        };
+        AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")?;
+        Ok(conn)
+    }
+
+    /// After a transaction's end: its connection is kept for the next one only after a
+    /// clean end, and only if the pool has other connections for readers (a connection in
+    /// doubt goes back to the pool, which checks it).
+    fn end(&mut self, conn: SqlitePooled, clean: bool, pool: &SqlitePool) {
+        if clean && pool.max_size() > 1 {
+            self.kept = Some(conn);
+        }
+    }
 }
 
 /// The SQLite writer's turn (held while one writer runs its work) and the open batch.
@@ -97,11 +120,7 @@ impl GroupCommit {
         if turn.open.is_none() {
             // The turn first, then a connection: queued writers hold none, so readers
             // always find one.
-            let mut conn = match turn.kept.take() {
-                Some(conn) => conn,
-                None => pool.get()?,
-            };
-            AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")?;
+            let conn = turn.begin(pool)?;
             turn.open = Some(Open {
                 conn,
                 batch: Arc::default(),
@@ -142,11 +161,7 @@ impl GroupCommit {
                 commit(&mut open.conn)
             };
             open.batch.finish(outcome.clone());
-            // Kept only after a clean end, and only if the pool has other connections for
-            // readers (a connection in doubt goes back to the pool, which checks it).
-            if outcome.is_ok() && result.is_ok() && pool.max_size() > 1 {
-                turn.kept = Some(open.conn);
-            }
+            turn.end(open.conn, outcome.is_ok() && result.is_ok(), pool);
             drop(turn);
             outcome
         };
@@ -179,19 +194,13 @@ impl GroupCommit {
             let _ = batch.wait();
             turn = lock(&self.turn);
         }
-        let mut conn = match turn.kept.take() {
-            Some(conn) => conn,
-            None => pool.get()?,
-        };
-        AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")?;
+        let mut conn = turn.begin(pool)?;
         let result = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
         let outcome = match &result {
             Ok(Ok(_)) => commit(&mut conn),
             _ => rollback(&mut conn),
         };
-        if outcome.is_ok() && result.is_ok() && pool.max_size() > 1 {
-            turn.kept = Some(conn);
-        }
+        turn.end(conn, outcome.is_ok() && result.is_ok(), pool);
         drop(turn);
         match result {
             Err(panic) => resume_unwind(panic),

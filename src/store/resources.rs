@@ -227,7 +227,7 @@ pub fn if_match_allows(if_match: &str, version: i64) -> bool {
     })
 }
 
-/// The write of [`Store::update_members`]: the group's version and name (locked on
+/// The write of [`Store::members_update`]: the group's version and name (locked on
 /// PostgreSQL), `If-Match`, the memberships, then `meta` (when something changed) and the
 /// log. Returns the new ETag.
 fn write_members(
@@ -1192,7 +1192,7 @@ impl Store {
     }
 
     /// The statements that create a resource without members, and the resource as they
-    /// store it (to be written with [`Store::write_all`] or [`Store::queued_write_all`]).
+    /// store it (to be written with [`Store::write_all`] or [`Store::queued_write`]).
     pub fn create_statements(
         &self,
         tenant: &str,
@@ -1307,23 +1307,11 @@ impl Store {
     }
 
     /// Applies membership changes to a group without reading or rewriting its document
-    /// (the PATCHes of [`crate::patch::member_changes_only`]): in the write turn, the
+    /// (the PATCHes of [`crate::patch::member_changes_only`]), as a write that owns what it
+    /// needs (for [`Store::queued_write`], or [`Store::write`]): in the write turn, the
     /// group's version (locked on PostgreSQL) for `If-Match`, the memberships, then `meta`
     /// and the provisioning log as [`Store::update_resource`] writes them. Returns the
     /// entity tag after the change.
-    pub fn update_members(
-        &self,
-        tenant: &str,
-        rt: &ResourceType,
-        id: &str,
-        changes: &[MemberChange],
-        opts: WriteOptions<'_>,
-    ) -> ScimResult<String> {
-        self.write(|c| write_members(c, tenant, rt, id, changes, opts))
-    }
-
-    /// [`Store::update_members`] as a write that owns what it needs (for
-    /// [`Store::queued_write`], or [`Store::write`]).
     #[allow(clippy::too_many_arguments)]
     pub fn members_update(
         tenant: String,
