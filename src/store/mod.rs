@@ -413,7 +413,7 @@ impl Store {
             return Err(ScimError::internal("no write queue on this database"));
         };
         let result = queue.write(work).await;
-        if let Some(checkpointer) = &self.checkpointer {
+        if let (Ok(_), Some(checkpointer)) = (&result, &self.checkpointer) {
             checkpointer.committed();
         }
         result

@@ -1,8 +1,9 @@
 //! SQLite writes run by one thread of their own. A request hands its write over (owned
 //! work: its statements, or a closure that owns what it needs) and awaits the outcome
 //! without holding a thread; the writer thread runs every write queued by then in one
-//! transaction of the group commit, each in its own savepoint, and answers them all after
-//! the COMMIT.
+//! transaction of its own, taken in turn with the group commit's writers
+//! (`GroupCommit::write_batch`), each write in its own savepoint, and answers them all
+//! after the COMMIT.
 //!
 //! A write on a thread of the blocking pool (`Store::write`) goes from the HTTP worker to
 //! that thread, waits there for the writers' turn (a mutex: a wake-up when handed on) and
@@ -51,8 +52,8 @@ impl WriteQueue {
         Ok(WriteQueue { jobs })
     }
 
-    /// Runs `work` in its own savepoint of the writers' transaction; resolves once that is
-    /// committed (or with the error that rolled the savepoint back).
+    /// Runs `work` in its own savepoint of the writer thread's transaction; resolves once
+    /// that is committed (or with the error that rolled the savepoint back).
     pub async fn write<R: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Conn<'_>) -> ScimResult<R> + Send + 'static,
