@@ -671,15 +671,18 @@ fn count_statement(dialect: Dialect, tenant: &str, rt: &ResourceType, id: &str, 
 }
 
 /// The `resource_count_shards` row a create or delete of `id` moves. PostgreSQL keeps 16 per
-/// tenant and type, chosen by the first hex digit of the (random) id, so that concurrent
-/// creates do not queue on one row lock held until their commit; a resource's delete moves
-/// the row its create moved. SQLite runs one write transaction at a time: one row.
+/// tenant and type, chosen by the last hex digit of the id (random in ids of version 4 and
+/// 7; a version 7 id's first digits are its time), so that concurrent
+/// creates do not queue on one row lock held until their commit. The count is the rows'
+/// sum, so a delete need not move the row its create moved (ids created before the last
+/// digit chose the row were counted under their first). SQLite runs one write transaction
+/// at a time: one row.
 fn count_shard(dialect: Dialect, id: &str) -> i64 {
     match dialect {
         Dialect::Sqlite => 0,
         Dialect::Postgres => id
             .chars()
-            .next()
+            .next_back()
             .and_then(|c| c.to_digit(16))
             .map_or(0, i64::from),
     }
@@ -1215,7 +1218,9 @@ impl Store {
         log: Option<&WriteLog>,
     ) -> ScimResult<PlannedCreate> {
         let idx = indexed(rt, &doc)?;
-        let id = uuid::Uuid::new_v4().to_string();
+        // Time-ordered (RFC 9562 version 7): a tenant's new ids sort after its older ones, so
+        // a create adds to the right-hand end of the id indexes instead of a random page.
+        let id = uuid::Uuid::now_v7().to_string();
         let ts = format_timestamp(now);
         let text = json_text(&doc);
         let search = search_document_text(&doc, rt);
