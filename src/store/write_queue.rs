@@ -33,10 +33,14 @@ struct Job {
     done: tokio::sync::oneshot::Sender<Outcome>,
 }
 
-/// The write queue of one SQLite database and its writer thread (which stops when the
-/// queue is dropped).
+/// The write queue of one SQLite database and its writer thread. Dropping the queue stops
+/// the thread and waits for it, so that its pool (and the connections in it) is closed
+/// before the process exits: SQLite checkpoints and removes the WAL when its last
+/// connection closes, and a CLI command would otherwise leave its frames to be recovered
+/// at the next start.
 pub struct WriteQueue {
-    jobs: mpsc::Sender<Job>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl WriteQueue {
@@ -45,11 +49,14 @@ impl WriteQueue {
         writer: Arc<GroupCommit>,
     ) -> Result<WriteQueue, String> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("scimd-writer".into())
             .spawn(move || run(&queue, &pool, &writer))
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
-        Ok(WriteQueue { jobs })
+        Ok(WriteQueue {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
     }
 
     /// Runs `work` in its own savepoint of the writer thread's transaction; resolves once
@@ -61,6 +68,8 @@ impl WriteQueue {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let work: Work = Box::new(move |c| work(c).map(|r| Box::new(r) as Box<dyn Any + Send>));
         self.jobs
+            .as_ref()
+            .ok_or_else(|| ScimError::unavailable("the SQLite writer thread has stopped"))?
             .send(Job { work, done })
             .map_err(|_| ScimError::unavailable("the SQLite writer thread has stopped"))?;
         let value = outcome
@@ -70,6 +79,16 @@ impl WriteQueue {
             .downcast::<R>()
             .map(|r| *r)
             .map_err(|_| ScimError::internal("a write's result had another type"))
+    }
+}
+
+impl Drop for WriteQueue {
+    fn drop(&mut self) {
+        // The thread ends once the queue is closed and the writes in it are run.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -160,6 +179,28 @@ mod tests {
         let q = Sql::new("SELECT x FROM t ORDER BY x");
         let rows = store.read(|c| c.load::<X>(&q)).unwrap();
         rows.into_iter().map(|r| r.x).collect()
+    }
+
+    #[test]
+    fn dropping_the_store_stops_the_writer_thread_and_closes_the_database() {
+        let (dir, store) = store();
+        let one =
+            block_on(store.queued_write(|c| c.execute(&Sql::new("INSERT INTO t VALUES (1)"))));
+        assert!(one.is_ok());
+        let wal = dir.path().join("scimd.db-wal");
+        assert!(
+            wal.exists(),
+            "a write in WAL mode leaves its frames in the WAL"
+        );
+        drop(store);
+        // SQLite checkpoints and removes the WAL when the last connection closes, which the
+        // writer thread's pool is among: a CLI command used to leave its frames behind.
+        assert!(!wal.exists(), "the WAL outlived the store");
+        let store = Store::open(
+            &format!("sqlite://{}", dir.path().join("scimd.db").display()),
+            2,
+        );
+        assert_eq!(stored(&store.unwrap()), [1]);
     }
 
     #[test]
