@@ -671,43 +671,76 @@ async fn replace_resource(
     let related = related_for(rt, &projection);
     let body = read_json(req, payload, state.settings.max_body_bytes).await?;
     let normalized = normalize(body, rt)?;
-    let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
-    let store = state.store.clone();
-    let tenant_id = ctx.tenant().id.clone();
-    let now = state.now();
-    let log = write_log(req, ctx, StatusCode::OK);
-    let id = id.to_string();
-    let loaded = blocking(move || {
-        let row = store.update_resource(
-            &tenant_id,
-            rt,
-            &id,
-            WriteOptions {
-                if_match: if_match.as_deref(),
-                now,
-                log: Some(&log),
-            },
-            |current| {
-                crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
-                let mut doc = normalized.doc.clone();
-                configuration::carry_over(&current.doc, &mut doc);
-                let members = if rt.name == "Group" {
-                    vec![MemberChange::ReplaceAll(
-                        normalized.members.clone().unwrap_or_default(),
-                    )]
-                } else {
-                    Vec::new()
-                };
-                Ok(Update {
-                    doc: Some(doc),
-                    members,
-                })
-            },
-        )?;
-        with_related(&store, &tenant_id, related, row)
+    let update = UpdateRequest {
+        tenant_id: ctx.tenant().id.clone(),
+        id: id.to_string(),
+        if_match: header_str(req, header::IF_MATCH).map(str::to_string),
+        now: state.now(),
+        log: write_log(req, ctx, StatusCode::OK),
+        related,
+    };
+    let loaded = update_resource(state, rt, update, move |current| {
+        crate::resource::check_immutable(&current.doc, &normalized.doc, rt)?;
+        let mut doc = normalized.doc.clone();
+        configuration::carry_over(&current.doc, &mut doc);
+        let members = if rt.name == "Group" {
+            vec![MemberChange::ReplaceAll(
+                normalized.members.clone().unwrap_or_default(),
+            )]
+        } else {
+            Vec::new()
+        };
+        Ok(Update {
+            doc: Some(doc),
+            members,
+        })
     })
     .await?;
     respond_one(ctx, rt, &projection, loaded, StatusCode::OK)
+}
+
+/// A PUT's or PATCH's write: the resource, the version it must be at, the provisioning-log
+/// entry and what its answer reads besides it.
+struct UpdateRequest {
+    tenant_id: String,
+    id: String,
+    if_match: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+    log: WriteLog,
+    related: Related,
+}
+
+/// Runs an update ([`Store::update_work`]) and reads what its answer shows. SQLite: the
+/// early read and planning, and the related read after, are local reads done here; the
+/// write goes to the writer thread. PostgreSQL: all of it in one blocking call.
+async fn update_resource(
+    state: &AppState,
+    rt: &'static ResourceType,
+    update: UpdateRequest,
+    change: impl Fn(&StoredResource) -> Result<Update, ScimError> + Send + 'static,
+) -> Result<(ResourceRow, RelatedMap), ScimError> {
+    let UpdateRequest {
+        tenant_id,
+        id,
+        if_match,
+        now,
+        log,
+        related,
+    } = update;
+    let store = state.store.clone();
+    if store.has_write_queue() {
+        let work =
+            store.update_work(tenant_id.clone(), rt, id, if_match, now, Some(log), change)?;
+        let row = write(state, work).await?;
+        return with_related(&store, &tenant_id, related, row);
+    }
+    blocking(move || {
+        let work =
+            store.update_work(tenant_id.clone(), rt, id, if_match, now, Some(log), change)?;
+        let row = store.write(work)?;
+        with_related(&store, &tenant_id, related, row)
+    })
+    .await
 }
 
 async fn patch(
@@ -746,7 +779,6 @@ async fn patch_resource(
         StatusCode::OK
     };
     let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
-    let store = state.store.clone();
     let tenant_id = ctx.tenant().id.clone();
     let now = state.now();
     let log = write_log(req, ctx, status);
@@ -764,26 +796,21 @@ async fn patch_resource(
     } else {
         related_for(rt, &projection)
     };
-    let (row, related) = blocking(move || {
-        let row = store.update_resource(
-            &tenant_id,
-            rt,
-            &id,
-            WriteOptions {
-                if_match: if_match.as_deref(),
-                now,
-                log: Some(&log),
-            },
-            |current| {
-                let mut outcome = apply_patch(&current.doc, &ops, rt)?;
-                configuration::carry_over(&current.doc, &mut outcome.doc);
-                Ok(Update {
-                    doc: Some(outcome.doc),
-                    members: outcome.member_changes,
-                })
-            },
-        )?;
-        with_related(&store, &tenant_id, related, row)
+    let update = UpdateRequest {
+        tenant_id,
+        id,
+        if_match,
+        now,
+        log,
+        related,
+    };
+    let (row, related) = update_resource(state, rt, update, move |current| {
+        let mut outcome = apply_patch(&current.doc, &ops, rt)?;
+        configuration::carry_over(&current.doc, &mut outcome.doc);
+        Ok(Update {
+            doc: Some(outcome.doc),
+            members: outcome.member_changes,
+        })
     })
     .await?;
     if no_content {

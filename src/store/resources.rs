@@ -458,6 +458,35 @@ fn plan_update(
     })
 }
 
+/// The write turn of an update: the early plan when the resource is still at the version
+/// it was worked out against, else the update worked out again on the current version
+/// (read under a row lock on PostgreSQL); then `If-Match`, then the store.
+fn write_update(
+    c: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    id: &str,
+    early: Option<PlannedUpdate>,
+    change: &impl Fn(&StoredResource) -> ScimResult<Update>,
+    opts: WriteOptions<'_>,
+) -> ScimResult<ResourceRow> {
+    let WriteOptions { if_match, now, log } = opts;
+    let plan = match early {
+        Some(plan)
+            if select_head(c, tenant, rt, id, false)?.map(|h| h.version)
+                == Some(plan.current.version) =>
+        {
+            plan
+        }
+        _ => {
+            let row = select_row(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
+            plan_update(rt, row, change)?
+        }
+    };
+    check_if_match(if_match, plan.current.version)?;
+    store_update(c, tenant, rt, plan, now, log)
+}
+
 /// Writes a planned update (in the write transaction that checked its version).
 fn store_update(
     c: &mut Conn<'_>,
@@ -1285,29 +1314,51 @@ impl Store {
         opts: WriteOptions<'_>,
         change: impl Fn(&StoredResource) -> ScimResult<Update>,
     ) -> ScimResult<ResourceRow> {
-        let WriteOptions { if_match, now, log } = opts;
-        let early = match self.dialect() {
+        let early = self.plan_update_early(tenant, rt, id, &change)?;
+        self.write(|c| write_update(c, tenant, rt, id, early, &change, opts))
+    }
+
+    /// [`Store::update_resource`] as a write that owns what it needs (for
+    /// [`Store::queued_write`], or [`Store::write`]): SQLite's early read and planning are
+    /// done here, on the calling thread (a local read, as [`Store::read`]); the returned
+    /// work checks the version in the write turn and stores the update.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_work(
+        &self,
+        tenant: String,
+        rt: &'static ResourceType,
+        id: String,
+        if_match: Option<String>,
+        now: DateTime<Utc>,
+        log: Option<WriteLog>,
+        change: impl Fn(&StoredResource) -> ScimResult<Update> + Send + 'static,
+    ) -> ScimResult<impl FnOnce(&mut Conn<'_>) -> ScimResult<ResourceRow> + Send + 'static> {
+        let early = self.plan_update_early(&tenant, rt, &id, &change)?;
+        Ok(move |c: &mut Conn<'_>| {
+            let opts = WriteOptions {
+                if_match: if_match.as_deref(),
+                now,
+                log: log.as_ref(),
+            };
+            write_update(c, &tenant, rt, &id, early, &change, opts)
+        })
+    }
+
+    /// SQLite: the update worked out against the version read now, outside the write turn
+    /// (none when the resource is missing or `change` refuses it: the turn says so).
+    /// PostgreSQL: none, the update is worked out under the row lock.
+    fn plan_update_early(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+        change: &impl Fn(&StoredResource) -> ScimResult<Update>,
+    ) -> ScimResult<Option<PlannedUpdate>> {
+        Ok(match self.dialect() {
             Dialect::Sqlite => self
                 .read(|c| select_row(c, tenant, rt, id, false))?
-                .and_then(|row| plan_update(rt, row, &change).ok()),
+                .and_then(|row| plan_update(rt, row, change).ok()),
             Dialect::Postgres => None,
-        };
-        self.write(|c| {
-            let plan = match early {
-                Some(plan)
-                    if select_head(c, tenant, rt, id, false)?.map(|h| h.version)
-                        == Some(plan.current.version) =>
-                {
-                    plan
-                }
-                _ => {
-                    let row =
-                        select_row(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
-                    plan_update(rt, row, &change)?
-                }
-            };
-            check_if_match(if_match, plan.current.version)?;
-            store_update(c, tenant, rt, plan, now, log)
         })
     }
 

@@ -272,6 +272,59 @@ both_backends!(
     }
 );
 
+/// The same on SQLite's writer thread, the path of every PUT and PATCH over HTTP: the work
+/// handed over was planned on an older version, so the thread works it out again.
+#[actix_web::test]
+async fn a_queued_update_planned_on_an_older_version_is_worked_out_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use scimd::store::resources::{StoredResource, Update};
+
+    let env = TestEnv::new(Backend::Sqlite).await.expect("sqlite env");
+    let id = env.create_user("queued@example.com").await;
+    let store = env.store().clone();
+    assert!(store.has_write_queue());
+    let rt = &scimd::schema::Registry::get().user;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let work = store
+        .update_work(
+            env.tenant_id.clone(),
+            rt,
+            id.clone(),
+            None,
+            chrono::Utc::now(),
+            None,
+            move |current: &StoredResource| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut doc = current.doc.clone();
+                doc["title"] = json!("Planned");
+                Ok(Update {
+                    doc: Some(doc),
+                    members: Vec::new(),
+                })
+            },
+        )
+        .expect("planned");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "planned before the turn");
+    // Another write lands between the planning and the turn.
+    let other = env
+        .patch(
+            &format!("/Users/{id}"),
+            patch_op(json!([{"op": "replace", "path": "displayName", "value": "In Between"}])),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.raw);
+    let row = store.queued_write(work).await.expect("queued update");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "worked out again");
+    assert_eq!(row.version, 3);
+    let user = env.get_ok(&format!("/Users/{id}")).await;
+    assert_eq!(user["displayName"], "In Between", "{user}");
+    assert_eq!(user["title"], "Planned", "{user}");
+    assert_eq!(user["meta"]["version"], "W/\"3\"", "{user}");
+}
+
 /// SQLite works a PUT or PATCH out before the write turn, against the version it read; a
 /// write that lands in between must not be lost: the update is worked out again.
 #[actix_web::test]
