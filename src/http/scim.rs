@@ -17,7 +17,6 @@ use crate::schema::{Registry, ResourceType};
 use crate::store::console::ProvisioningEntry;
 use crate::store::resources::{
     ListQuery, Member, Related, RelatedMap, ResourceRow, StoredResource, Update, WriteLog,
-    WriteOptions,
 };
 use crate::store::Store;
 
@@ -828,25 +827,18 @@ async fn delete(
     let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_string);
-    let store = state.store.clone();
-    let tenant_id = ctx.tenant().id.clone();
-    let now = state.now();
     let log = write_log(&req, &ctx, StatusCode::NO_CONTENT);
-    let rid = id.clone();
-    let result = blocking(move || {
-        store.delete_resource(
-            &tenant_id,
-            rt,
-            &rid,
-            WriteOptions {
-                if_match: if_match.as_deref(),
-                now,
-                log: Some(&log),
-            },
-        )
-    })
-    .await
-    .map(|()| HttpResponse::NoContent().finish());
+    let work = Store::resource_delete(
+        ctx.tenant().id.clone(),
+        rt,
+        id.clone(),
+        if_match,
+        state.now(),
+        Some(log),
+    );
+    let result = write(&state, work)
+        .await
+        .map(|()| HttpResponse::NoContent().finish());
     log_failure(&state, &req, &ctx, rt, Some(&id), &result).await;
     result
 }

@@ -487,6 +487,44 @@ fn write_update(
     store_update(c, tenant, rt, plan, now, log)
 }
 
+/// A delete's write: the resource (locked on PostgreSQL) for `If-Match`, then its
+/// memberships, side rows, count and row, and the provisioning log.
+fn delete_resource(
+    c: &mut Conn<'_>,
+    tenant: &str,
+    rt: &ResourceType,
+    id: &str,
+    opts: WriteOptions<'_>,
+) -> ScimResult<()> {
+    let WriteOptions { if_match, now, log } = opts;
+    let current = select_one(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
+    check_if_match(if_match, current.version)?;
+    let mut members = Sql::new("DELETE FROM members WHERE tenant_id = ");
+    members
+        .text(tenant)
+        .push(" AND (group_id = ")
+        .text(id)
+        .push(" OR member_id = ")
+        .text(id)
+        .push(")");
+    let mut values = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
+    values.text(tenant).push(" AND resource_id = ").text(id);
+    let mut resource = Sql::new("DELETE FROM resources WHERE tenant_id = ");
+    resource.text(tenant).push(" AND id = ").text(id);
+    let mut statements = vec![
+        members,
+        values,
+        count_statement(c.dialect(), tenant, rt, id, -1),
+        resource,
+    ];
+    if let Some(log) = log {
+        let entry = log.entry(rt, id, unique_name_of(rt, &current.doc), now);
+        statements.push(provisioning_insert(tenant, &entry));
+    }
+    // One round trip on PostgreSQL (the row is locked above).
+    c.execute_all(statements)
+}
+
 /// Writes a planned update (in the write transaction that checked its version).
 fn store_update(
     c: &mut Conn<'_>,
@@ -1388,43 +1426,24 @@ impl Store {
         }
     }
 
-    /// Deletes a resource, its side rows and every membership that names it.
-    pub fn delete_resource(
-        &self,
-        tenant: &str,
-        rt: &ResourceType,
-        id: &str,
-        opts: WriteOptions<'_>,
-    ) -> ScimResult<()> {
-        let WriteOptions { if_match, now, log } = opts;
-        self.write(|c| {
-            let current = select_one(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
-            check_if_match(if_match, current.version)?;
-            let mut members = Sql::new("DELETE FROM members WHERE tenant_id = ");
-            members
-                .text(tenant)
-                .push(" AND (group_id = ")
-                .text(id)
-                .push(" OR member_id = ")
-                .text(id)
-                .push(")");
-            let mut values = Sql::new("DELETE FROM resource_values WHERE tenant_id = ");
-            values.text(tenant).push(" AND resource_id = ").text(id);
-            let mut resource = Sql::new("DELETE FROM resources WHERE tenant_id = ");
-            resource.text(tenant).push(" AND id = ").text(id);
-            let mut statements = vec![
-                members,
-                values,
-                count_statement(c.dialect(), tenant, rt, id, -1),
-                resource,
-            ];
-            if let Some(log) = log {
-                let entry = log.entry(rt, id, unique_name_of(rt, &current.doc), now);
-                statements.push(provisioning_insert(tenant, &entry));
-            }
-            // One round trip on PostgreSQL (the row is locked above).
-            c.execute_all(statements)
-        })
+    /// Deletes a resource, its side rows and every membership that names it, as a write
+    /// that owns what it needs (for [`Store::queued_write`], or [`Store::write`]).
+    pub fn resource_delete(
+        tenant: String,
+        rt: &'static ResourceType,
+        id: String,
+        if_match: Option<String>,
+        now: DateTime<Utc>,
+        log: Option<WriteLog>,
+    ) -> impl FnOnce(&mut Conn<'_>) -> ScimResult<()> + Send + 'static {
+        move |c| {
+            let opts = WriteOptions {
+                if_match: if_match.as_deref(),
+                now,
+                log: log.as_ref(),
+            };
+            delete_resource(c, &tenant, rt, &id, opts)
+        }
     }
 
     /// The memberships `related` names of the resources `ids`.
