@@ -596,17 +596,17 @@ async fn create_resource(
     let tenant_id = ctx.tenant().id.clone();
     let now = state.now();
     let log = write_log(req, ctx, StatusCode::CREATED);
-    if state.store.has_write_queue() && normalized.members.as_ref().is_none_or(Vec::is_empty) {
-        // SQLite: the configuration lookup is a local read, done here, and the statements go
-        // to the writer thread (a group's initial members need the write's own reads: below).
+    let members = normalized.members.unwrap_or_default();
+    if state.store.has_write_queue() {
+        // SQLite: the configuration lookup is a local read, done here, and the write goes to
+        // the writer thread.
         let doc = with_user_configuration(&store, &tenant_id, rt, normalized.doc)?;
-        let (statements, row) = store.create_statements(&tenant_id, rt, doc, now, Some(&log))?;
-        write(state, move |c| c.execute_all(statements)).await?;
+        let (work, row) = store.create_work(&tenant_id, rt, doc, members, now, Some(&log))?;
+        write(state, work).await?;
         let loaded = with_related(&store, &tenant_id, related_of_created(rt, related), row)?;
         return respond_one(ctx, rt, &projection, loaded, StatusCode::CREATED);
     }
     let loaded = blocking(move || {
-        let members = normalized.members.unwrap_or_default();
         let doc = with_user_configuration(&store, &tenant_id, rt, normalized.doc)?;
         let row = store.create_resource(&tenant_id, rt, doc, &members, now, Some(&log))?;
         with_related(&store, &tenant_id, related_of_created(rt, related), row)

@@ -1246,33 +1246,44 @@ impl Store {
         now: DateTime<Utc>,
         log: Option<&WriteLog>,
     ) -> ScimResult<ResourceRow> {
-        let PlannedCreate { row, rows, tail } = self.plan_create(tenant, rt, doc, now, log)?;
         if members.is_empty() {
+            let PlannedCreate { row, rows, tail } = self.plan_create(tenant, rt, doc, now, log)?;
             self.write_all(rows.into_iter().chain(tail).collect())?;
-        } else {
-            self.write(|c| {
-                // The members' insert counts its rows (unknown ids are a 400): on its own,
-                // after the group's row.
-                c.execute_all(rows)?;
-                add_members(c, tenant, &row.id, members)?;
-                c.execute_all(tail)
-            })?;
+            return Ok(row);
         }
+        let (work, row) = self.create_work(tenant, rt, doc, members.to_vec(), now, log)?;
+        self.write(work)?;
         Ok(row)
     }
 
-    /// The statements that create a resource without members, and the resource as they
-    /// store it (to be written with [`Store::write_all`] or [`Store::queued_write`]).
-    pub fn create_statements(
+    /// A create as a write that owns what it needs (for [`Store::queued_write`], or
+    /// [`Store::write`]), and the resource as it stores it. Everything but the members'
+    /// insert is worked out here.
+    pub fn create_work(
         &self,
         tenant: &str,
         rt: &ResourceType,
         doc: Value,
+        members: Vec<MemberRef>,
         now: DateTime<Utc>,
         log: Option<&WriteLog>,
-    ) -> ScimResult<(Vec<Sql>, ResourceRow)> {
+    ) -> ScimResult<(
+        impl FnOnce(&mut Conn<'_>) -> ScimResult<()> + Send + 'static,
+        ResourceRow,
+    )> {
         let PlannedCreate { row, rows, tail } = self.plan_create(tenant, rt, doc, now, log)?;
-        Ok((rows.into_iter().chain(tail).collect(), row))
+        let (tenant, id) = (tenant.to_string(), row.id.clone());
+        let work = move |c: &mut Conn<'_>| {
+            if members.is_empty() {
+                return c.execute_all(rows.into_iter().chain(tail).collect());
+            }
+            // The members' insert counts its rows (unknown ids are a 400): on its own, after
+            // the group's row.
+            c.execute_all(rows)?;
+            add_members(c, &tenant, &id, &members)?;
+            c.execute_all(tail)
+        };
+        Ok((work, row))
     }
 
     /// A create worked out: the resource row and its side rows, then the count and the log.
