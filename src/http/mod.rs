@@ -101,8 +101,8 @@ pub async fn blocking<R: Send + 'static>(
 /// An indexed read of a local SQLite file (WAL: readers never wait for the writer) takes
 /// microseconds, less than the two thread switches of a hop to the blocking pool and back,
 /// which were most of the cost of a GET. PostgreSQL reads wait on the network, so they
-/// leave the worker free meanwhile. Writes always go to the blocking pool ([`blocking`]):
-/// they may wait for the writer lock or a disk sync.
+/// leave the worker free meanwhile. Writes never run on the worker ([`write`]): they may
+/// wait for the writers' turn or a disk sync.
 pub async fn read<R: Send + 'static>(
     state: &AppState,
     f: impl FnOnce() -> Result<R, ScimError> + Send + 'static,
