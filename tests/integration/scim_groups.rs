@@ -1,6 +1,8 @@
 //! Groups: Entra's group conversation, displayName uniqueness, members on POST/PUT.
 
 use actix_web::http::{Method, StatusCode};
+use chrono::Utc;
+use scimd::schema::Registry;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -418,6 +420,62 @@ both_backends!(
         assert_eq!(
             env.get_ok(&format!("/Users/{u}")).await["meta"]["version"],
             "W/\"1\""
+        );
+    }
+);
+
+// PATCHes that add 1 000 members each to a group that already has 1 000: each one's
+// statement journal outgrows memory and is written to a temporary file. With the bundled
+// SQLite built with `SQLITE_STMTJRNL_SPILL=262144` (the eighth session's setting) every
+// such PATCH after the first failed with SQLITE_FULL, "database or disk is full", with the
+// disk nearly empty (docs/performance.md, Finding 11).
+both_backends!(
+    member_patches_of_a_thousand_fill_a_large_group,
+    |env: TestEnv| async move {
+        let store = env.store().clone();
+        let tenant = env.tenant_id.clone();
+        let ids = actix_web::web::block(move || {
+            (0..2000)
+                .map(|i| {
+                    let doc = json!({
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": format!("member{i:04}@example.com"),
+                    });
+                    let rt = &Registry::get().user;
+                    store
+                        .create_resource(&tenant, rt, doc, &[], Utc::now(), None)
+                        .map(|row| row.id)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .expect("block")
+        .expect("users");
+        let gid = env.create_group("A thousand at a time").await;
+        // Every other user, then the rest: the second PATCH's rows fall between the first's,
+        // so it rewrites every page of the group's memberships (ids are time-ordered).
+        for half in [0, 1] {
+            let value: Vec<Value> = ids
+                .iter()
+                .skip(half)
+                .step_by(2)
+                .map(|id| json!({"value": id}))
+                .collect();
+            let r = env
+                .patch(
+                    &format!("/Groups/{gid}"),
+                    patch_op(json!([{"op": "add", "path": "members", "value": value}])),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        }
+        let group = env.get_ok(&format!("/Groups/{gid}")).await;
+        let mut expected = ids.clone();
+        expected.sort();
+        assert_eq!(member_ids(&group), expected);
+        assert_eq!(
+            group["meta"]["version"], "W/\"3\"",
+            "two PATCHes, two versions"
         );
     }
 );
