@@ -17,6 +17,7 @@ use crate::schema::{Registry, ResourceType};
 use crate::store::console::ProvisioningEntry;
 use crate::store::resources::{
     ListQuery, Member, Related, RelatedMap, ResourceRow, StoredResource, Update, WriteLog,
+    WriteOptions,
 };
 use crate::store::Store;
 
@@ -568,6 +569,20 @@ fn write_log(req: &HttpRequest, ctx: &TenantContext, status: StatusCode) -> Writ
     }
 }
 
+/// An update's or delete's `If-Match`, time and provisioning-log entry (answered `status`).
+fn write_options(
+    state: &AppState,
+    req: &HttpRequest,
+    ctx: &TenantContext,
+    status: StatusCode,
+) -> WriteOptions {
+    WriteOptions {
+        if_match: header_str(req, header::IF_MATCH).map(str::to_string),
+        now: state.now(),
+        log: Some(write_log(req, ctx, status)),
+    }
+}
+
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -673,9 +688,7 @@ async fn replace_resource(
     let update = UpdateRequest {
         tenant_id: ctx.tenant().id.clone(),
         id: id.to_string(),
-        if_match: header_str(req, header::IF_MATCH).map(str::to_string),
-        now: state.now(),
-        log: write_log(req, ctx, StatusCode::OK),
+        opts: write_options(state, req, ctx, StatusCode::OK),
         related,
     };
     let loaded = update_resource(state, rt, update, move |current| {
@@ -703,9 +716,7 @@ async fn replace_resource(
 struct UpdateRequest {
     tenant_id: String,
     id: String,
-    if_match: Option<String>,
-    now: chrono::DateTime<chrono::Utc>,
-    log: WriteLog,
+    opts: WriteOptions,
     related: Related,
 }
 
@@ -721,21 +732,17 @@ async fn update_resource(
     let UpdateRequest {
         tenant_id,
         id,
-        if_match,
-        now,
-        log,
+        opts,
         related,
     } = update;
     let store = state.store.clone();
     if store.has_write_queue() {
-        let work =
-            store.update_work(tenant_id.clone(), rt, id, if_match, now, Some(log), change)?;
+        let work = store.update_work(tenant_id.clone(), rt, id, opts, change)?;
         let row = write(state, work).await?;
         return with_related(&store, &tenant_id, related, row);
     }
     blocking(move || {
-        let work =
-            store.update_work(tenant_id.clone(), rt, id, if_match, now, Some(log), change)?;
+        let work = store.update_work(tenant_id.clone(), rt, id, opts, change)?;
         let row = store.write(work)?;
         with_related(&store, &tenant_id, related, row)
     })
@@ -777,15 +784,13 @@ async fn patch_resource(
     } else {
         StatusCode::OK
     };
-    let if_match = header_str(req, header::IF_MATCH).map(str::to_string);
     let tenant_id = ctx.tenant().id.clone();
-    let now = state.now();
-    let log = write_log(req, ctx, status);
+    let opts = write_options(state, req, ctx, status);
     let id = id.to_string();
     if no_content {
         if let Some(changes) = member_changes_only(&ops, rt) {
             // Entra's member add/remove: no document to read, patch or rewrite.
-            let work = Store::members_update(tenant_id, rt, id, changes, if_match, now, Some(log));
+            let work = Store::members_update(tenant_id, rt, id, changes, opts);
             let etag = write(state, work).await?;
             return Ok(no_content_with_etag(&etag));
         }
@@ -798,9 +803,7 @@ async fn patch_resource(
     let update = UpdateRequest {
         tenant_id,
         id,
-        if_match,
-        now,
-        log,
+        opts,
         related,
     };
     let (row, related) = update_resource(state, rt, update, move |current| {
@@ -826,16 +829,8 @@ async fn delete(
 ) -> Result<HttpResponse, ScimError> {
     let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
-    let if_match = header_str(&req, header::IF_MATCH).map(str::to_string);
-    let log = write_log(&req, &ctx, StatusCode::NO_CONTENT);
-    let work = Store::resource_delete(
-        ctx.tenant().id.clone(),
-        rt,
-        id.clone(),
-        if_match,
-        state.now(),
-        Some(log),
-    );
+    let opts = write_options(&state, &req, &ctx, StatusCode::NO_CONTENT);
+    let work = Store::resource_delete(ctx.tenant().id.clone(), rt, id.clone(), opts);
     let result = write(&state, work)
         .await
         .map(|()| HttpResponse::NoContent().finish());

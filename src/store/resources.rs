@@ -201,13 +201,14 @@ fn unique_name_of<'a>(rt: &ResourceType, doc: &'a Value) -> Option<&'a str> {
     doc.get(unique_attribute(rt)).and_then(Value::as_str)
 }
 
-/// The conditions and bookkeeping of an update or delete.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteOptions<'a> {
+/// The conditions and bookkeeping of an update or delete, owned (a write that owns what it
+/// needs takes it along to the writer thread).
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
     /// `If-Match` as the client sent it.
-    pub if_match: Option<&'a str>,
+    pub if_match: Option<String>,
     pub now: DateTime<Utc>,
-    pub log: Option<&'a WriteLog>,
+    pub log: Option<WriteLog>,
 }
 
 /// What an update does: a new document (or none when only memberships change) and the
@@ -236,9 +237,9 @@ fn write_members(
     rt: &ResourceType,
     id: &str,
     changes: &[MemberChange],
-    opts: WriteOptions<'_>,
+    opts: &WriteOptions,
 ) -> ScimResult<String> {
-    let WriteOptions { if_match, now, log } = opts;
+    let (if_match, now, log) = (opts.if_match.as_deref(), opts.now, opts.log.as_ref());
     let head = select_head(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
     check_if_match(if_match, head.version)?;
     let changed = write_member_changes(c, tenant, rt, id, changes)?;
@@ -468,9 +469,9 @@ fn write_update(
     id: &str,
     early: Option<PlannedUpdate>,
     change: &impl Fn(&StoredResource) -> ScimResult<Update>,
-    opts: WriteOptions<'_>,
+    opts: &WriteOptions,
 ) -> ScimResult<ResourceRow> {
-    let WriteOptions { if_match, now, log } = opts;
+    let (if_match, now, log) = (opts.if_match.as_deref(), opts.now, opts.log.as_ref());
     let plan = match early {
         Some(plan)
             if select_head(c, tenant, rt, id, false)?.map(|h| h.version)
@@ -494,9 +495,9 @@ fn delete_resource(
     tenant: &str,
     rt: &ResourceType,
     id: &str,
-    opts: WriteOptions<'_>,
+    opts: &WriteOptions,
 ) -> ScimResult<()> {
-    let WriteOptions { if_match, now, log } = opts;
+    let (if_match, now, log) = (opts.if_match.as_deref(), opts.now, opts.log.as_ref());
     let current = select_one(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
     check_if_match(if_match, current.version)?;
     let mut members = Sql::new("DELETE FROM members WHERE tenant_id = ");
@@ -1346,51 +1347,27 @@ impl Store {
         })
     }
 
-    /// Read-modify-write of one resource: `change` sees the current version and returns
-    /// the update; the resource is returned as stored. `If-Match` mismatch → 412. Nothing
-    /// changes (and the version stays) when the update changes nothing.
+    /// Read-modify-write of one resource, as a write that owns what it needs (for
+    /// [`Store::queued_write`], or [`Store::write`]): `change` sees the current version and
+    /// returns the update; the work returns the resource as stored. `If-Match` mismatch →
+    /// 412. Nothing changes (and the version stays) when the update changes nothing.
     ///
     /// PostgreSQL reads the resource under a row lock and works out the update in its
     /// transaction. SQLite runs one write transaction at a time, so everything that needs no
-    /// lock (parsing the stored document, `change`, serialising the result) is done before
-    /// the write turn, against the version read then; in the turn only that version is
-    /// checked, and the update is worked out again when another write came in between.
-    pub fn update_resource(
-        &self,
-        tenant: &str,
-        rt: &ResourceType,
-        id: &str,
-        opts: WriteOptions<'_>,
-        change: impl Fn(&StoredResource) -> ScimResult<Update>,
-    ) -> ScimResult<ResourceRow> {
-        let early = self.plan_update_early(tenant, rt, id, &change)?;
-        self.write(|c| write_update(c, tenant, rt, id, early, &change, opts))
-    }
-
-    /// [`Store::update_resource`] as a write that owns what it needs (for
-    /// [`Store::queued_write`], or [`Store::write`]): SQLite's early read and planning are
-    /// done here, on the calling thread (a local read, as [`Store::read`]); the returned
-    /// work checks the version in the write turn and stores the update.
-    #[allow(clippy::too_many_arguments)]
+    /// lock (parsing the stored document, `change`, serialising the result) is done here, on
+    /// the calling thread (a local read, as [`Store::read`]), against the version read now;
+    /// in the write turn only that version is checked, and the update is worked out again
+    /// when another write came in between.
     pub fn update_work(
         &self,
         tenant: String,
         rt: &'static ResourceType,
         id: String,
-        if_match: Option<String>,
-        now: DateTime<Utc>,
-        log: Option<WriteLog>,
+        opts: WriteOptions,
         change: impl Fn(&StoredResource) -> ScimResult<Update> + Send + 'static,
     ) -> ScimResult<impl FnOnce(&mut Conn<'_>) -> ScimResult<ResourceRow> + Send + 'static> {
         let early = self.plan_update_early(&tenant, rt, &id, &change)?;
-        Ok(move |c: &mut Conn<'_>| {
-            let opts = WriteOptions {
-                if_match: if_match.as_deref(),
-                now,
-                log: log.as_ref(),
-            };
-            write_update(c, &tenant, rt, &id, early, &change, opts)
-        })
+        Ok(move |c: &mut Conn<'_>| write_update(c, &tenant, rt, &id, early, &change, &opts))
     }
 
     /// SQLite: the update worked out against the version read now, outside the write turn
@@ -1415,26 +1392,16 @@ impl Store {
     /// (the PATCHes of [`crate::patch::member_changes_only`]), as a write that owns what it
     /// needs (for [`Store::queued_write`], or [`Store::write`]): in the write turn, the
     /// group's version (locked on PostgreSQL) for `If-Match`, the memberships, then `meta`
-    /// and the provisioning log as [`Store::update_resource`] writes them. Returns the
+    /// and the provisioning log as [`Store::update_work`] writes them. Returns the
     /// entity tag after the change.
-    #[allow(clippy::too_many_arguments)]
     pub fn members_update(
         tenant: String,
         rt: &'static ResourceType,
         id: String,
         changes: Vec<MemberChange>,
-        if_match: Option<String>,
-        now: DateTime<Utc>,
-        log: Option<WriteLog>,
+        opts: WriteOptions,
     ) -> impl FnOnce(&mut Conn<'_>) -> ScimResult<String> + Send + 'static {
-        move |c| {
-            let opts = WriteOptions {
-                if_match: if_match.as_deref(),
-                now,
-                log: log.as_ref(),
-            };
-            write_members(c, &tenant, rt, &id, &changes, opts)
-        }
+        move |c| write_members(c, &tenant, rt, &id, &changes, &opts)
     }
 
     /// Deletes a resource, its side rows and every membership that names it, as a write
@@ -1443,18 +1410,9 @@ impl Store {
         tenant: String,
         rt: &'static ResourceType,
         id: String,
-        if_match: Option<String>,
-        now: DateTime<Utc>,
-        log: Option<WriteLog>,
+        opts: WriteOptions,
     ) -> impl FnOnce(&mut Conn<'_>) -> ScimResult<()> + Send + 'static {
-        move |c| {
-            let opts = WriteOptions {
-                if_match: if_match.as_deref(),
-                now,
-                log: log.as_ref(),
-            };
-            delete_resource(c, &tenant, rt, &id, opts)
-        }
+        move |c| delete_resource(c, &tenant, rt, &id, &opts)
     }
 
     /// The memberships `related` names of the resources `ids`.

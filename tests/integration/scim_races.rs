@@ -272,6 +272,73 @@ both_backends!(
     }
 );
 
+/// SQLite works a PUT or PATCH out before the write turn, against the version it read; a
+/// write that lands in between must not be lost: the update is worked out again (here on
+/// the blocking pool's writers, `Store::write`; the next test on the writer thread).
+#[actix_web::test]
+async fn an_update_planned_on_an_older_version_is_worked_out_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use scimd::error::ScimError;
+    use scimd::store::resources::{StoredResource, Update, WriteOptions};
+
+    /// The update that sets one attribute of the resource it is given.
+    fn setting(current: &StoredResource, name: &str, value: &str) -> Result<Update, ScimError> {
+        let mut doc = current.doc.clone();
+        doc[name] = json!(value);
+        Ok(Update {
+            doc: Some(doc),
+            members: Vec::new(),
+        })
+    }
+
+    let env = TestEnv::new(Backend::Sqlite).await.expect("sqlite env");
+    let id = env.create_user("planned@example.com").await;
+    let store = env.store().clone();
+    let tenant = env.tenant_id.clone();
+    let user_id = id.clone();
+    let (row, calls) = actix_web::web::block(move || {
+        let rt = &scimd::schema::Registry::get().user;
+        let opts = WriteOptions {
+            if_match: None,
+            now: chrono::Utc::now(),
+            log: None,
+        };
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (counted, other_store, other_opts) = (calls.clone(), store.clone(), opts.clone());
+        let (other_tenant, other_id) = (tenant.clone(), user_id.clone());
+        let work = store
+            .update_work(tenant, rt, user_id, opts, move |current| {
+                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // Another writer, between this update's planning and its turn.
+                    let other = other_store
+                        .update_work(
+                            other_tenant.clone(),
+                            rt,
+                            other_id.clone(),
+                            other_opts.clone(),
+                            |other| setting(other, "displayName", "Changed In Between"),
+                        )
+                        .expect("the other write planned");
+                    other_store.write(other).expect("the other write");
+                }
+                setting(current, "title", "Planned")
+            })
+            .expect("planned");
+        let row = store.write(work).expect("update");
+        (row, calls.load(Ordering::SeqCst))
+    })
+    .await
+    .expect("block");
+    assert_eq!(calls, 2, "worked out again on the newer version");
+    assert_eq!(row.version, 3);
+    let user = env.get_ok(&format!("/Users/{id}")).await;
+    assert_eq!(user["displayName"], "Changed In Between", "{user}");
+    assert_eq!(user["title"], "Planned", "{user}");
+    assert_eq!(user["meta"]["version"], "W/\"3\"", "{user}");
+}
+
 /// The same on SQLite's writer thread, the path of every PUT and PATCH over HTTP: the work
 /// handed over was planned on an older version, so the thread works it out again.
 #[actix_web::test]
@@ -279,7 +346,7 @@ async fn a_queued_update_planned_on_an_older_version_is_worked_out_again() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    use scimd::store::resources::{StoredResource, Update};
+    use scimd::store::resources::{StoredResource, Update, WriteOptions};
 
     let env = TestEnv::new(Backend::Sqlite).await.expect("sqlite env");
     let id = env.create_user("queued@example.com").await;
@@ -293,9 +360,11 @@ async fn a_queued_update_planned_on_an_older_version_is_worked_out_again() {
             env.tenant_id.clone(),
             rt,
             id.clone(),
-            None,
-            chrono::Utc::now(),
-            None,
+            WriteOptions {
+                if_match: None,
+                now: chrono::Utc::now(),
+                log: None,
+            },
             move |current: &StoredResource| {
                 counted.fetch_add(1, Ordering::SeqCst);
                 let mut doc = current.doc.clone();
@@ -321,61 +390,6 @@ async fn a_queued_update_planned_on_an_older_version_is_worked_out_again() {
     assert_eq!(row.version, 3);
     let user = env.get_ok(&format!("/Users/{id}")).await;
     assert_eq!(user["displayName"], "In Between", "{user}");
-    assert_eq!(user["title"], "Planned", "{user}");
-    assert_eq!(user["meta"]["version"], "W/\"3\"", "{user}");
-}
-
-/// SQLite works a PUT or PATCH out before the write turn, against the version it read; a
-/// write that lands in between must not be lost: the update is worked out again.
-#[actix_web::test]
-async fn an_update_planned_on_an_older_version_is_worked_out_again() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use scimd::store::resources::{StoredResource, Update, WriteOptions};
-
-    let env = TestEnv::new(Backend::Sqlite).await.expect("sqlite env");
-    let id = env.create_user("planned@example.com").await;
-    let store = env.store().clone();
-    let tenant = env.tenant_id.clone();
-    let user_id = id.clone();
-    let (row, calls) = actix_web::web::block(move || {
-        let rt = &scimd::schema::Registry::get().user;
-        let opts = WriteOptions {
-            if_match: None,
-            now: chrono::Utc::now(),
-            log: None,
-        };
-        // The update that sets one attribute of the resource it is given.
-        let setting = |current: &StoredResource, name: &str, value: &str| {
-            let mut doc = current.doc.clone();
-            doc[name] = json!(value);
-            Ok(Update {
-                doc: Some(doc),
-                members: Vec::new(),
-            })
-        };
-        let calls = AtomicUsize::new(0);
-        let row = store
-            .update_resource(&tenant, rt, &user_id, opts, |current| {
-                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                    // Another writer, between this update's planning and its turn.
-                    store
-                        .update_resource(&tenant, rt, &user_id, opts, |other| {
-                            setting(other, "displayName", "Changed In Between")
-                        })
-                        .expect("the other write");
-                }
-                setting(current, "title", "Planned")
-            })
-            .expect("update");
-        (row, calls.into_inner())
-    })
-    .await
-    .expect("block");
-    assert_eq!(calls, 2, "worked out again on the newer version");
-    assert_eq!(row.version, 3);
-    let user = env.get_ok(&format!("/Users/{id}")).await;
-    assert_eq!(user["displayName"], "Changed In Between", "{user}");
     assert_eq!(user["title"], "Planned", "{user}");
     assert_eq!(user["meta"]["version"], "W/\"3\"", "{user}");
 }
