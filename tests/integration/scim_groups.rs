@@ -426,7 +426,7 @@ both_backends!(
 
 // PATCHes that add 1 000 members each to a group that already has 1 000: each one's
 // statement journal outgrows memory and is written to a temporary file. With the bundled
-// SQLite built with `SQLITE_STMTJRNL_SPILL=262144` (the eighth session's setting) every
+// SQLite built with `SQLITE_STMTJRNL_SPILL=262144` (the fifth to eighth sessions' setting) every
 // such PATCH after the first failed with SQLITE_FULL, "database or disk is full", with the
 // disk nearly empty (docs/performance.md, Finding 11).
 both_backends!(
