@@ -424,6 +424,9 @@ struct NewDocument {
     search: String,
     idx: Indexed,
     emails_changed: bool,
+    /// Whether the indexed names (`unique_name`, `external_id`) changed: SQLite rewrites
+    /// the index entries of every column an UPDATE sets, even to the value it had.
+    names_changed: bool,
 }
 
 fn plan_update(
@@ -443,12 +446,17 @@ fn plan_update(
     let shown = doc.as_ref().map_or(&parsed.doc, |(d, _)| d);
     let name = unique_name_of(rt, shown).map(str::to_string);
     let doc = match doc {
-        Some((doc, idx)) => Some(NewDocument {
-            text: json_text(&doc),
-            search: search_document_text(&doc, rt),
-            emails_changed: indexed(rt, &parsed.doc)?.emails != idx.emails,
-            idx,
-        }),
+        Some((doc, idx)) => {
+            let old = indexed(rt, &parsed.doc)?;
+            Some(NewDocument {
+                text: json_text(&doc),
+                search: search_document_text(&doc, rt),
+                emails_changed: old.emails != idx.emails,
+                names_changed: old.unique_name != idx.unique_name
+                    || old.external_id != idx.external_id,
+                idx,
+            })
+        }
         None => None,
     };
     Ok(PlannedUpdate {
@@ -609,16 +617,22 @@ fn write_member_changes(
 
 /// The UPDATE of a changed resource: its new document (if any) and `meta` moved on. A
 /// members-only change (a group member add/remove) moves only `meta`: the document and its
-/// indexed values stay.
+/// indexed values stay. The indexed names are set only when they changed: SQLite rewrites
+/// an index's entry for every column in the SET list, changed or not, and on a large
+/// tenant each is a page at a random place, read and written (docs/performance.md,
+/// Finding 12).
 fn resource_update(tenant: &str, id: &str, doc: Option<&NewDocument>, ts: &str) -> Sql {
     let mut q = Sql::new("UPDATE resources SET ");
     if let Some(new) = doc {
-        q.push("unique_name = ")
-            .text(new.idx.unique_name.as_str())
-            .push(", display_name = ")
+        if new.names_changed {
+            q.push("unique_name = ")
+                .text(new.idx.unique_name.as_str())
+                .push(", external_id = ")
+                .opt_text(new.idx.external_id.clone())
+                .push(", ");
+        }
+        q.push("display_name = ")
             .opt_text(new.idx.display_name.clone())
-            .push(", external_id = ")
-            .opt_text(new.idx.external_id.clone())
             .push(", doc = ")
             .text(new.text.as_str())
             .push(", search_doc = ")
@@ -632,6 +646,7 @@ fn resource_update(tenant: &str, id: &str, doc: Option<&NewDocument>, ts: &str) 
         .push(" AND id = ")
         .text(id)
         .fixed(match doc {
+            Some(new) if new.names_changed => Fixed::DocumentAndNamesUpdate,
             Some(_) => Fixed::DocumentUpdate,
             None => Fixed::MetaUpdate,
         });
@@ -1461,6 +1476,57 @@ mod tests {
         assert_eq!(known_total(&q(1, 100), 100), None);
         assert_eq!(known_total(&q(500, 100), 0), None);
         assert_eq!(known_total(&q(1, 0), 0), None);
+    }
+
+    /// The UPDATE a PATCH of `change` makes to a stored user.
+    fn update_of(change: Value) -> String {
+        let rt = &crate::schema::Registry::get().user;
+        let stored = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "bjensen@example.com", "externalId": "e1", "displayName": "Babs",
+        });
+        let row = ResourceRow {
+            id: "u1".into(),
+            created: "2026-12-06T00:00:00Z".into(),
+            last_modified: "2026-12-06T00:00:00Z".into(),
+            version: 1,
+            doc: stored.to_string(),
+        };
+        let plan = plan_update(rt, row, &|current: &StoredResource| {
+            let mut doc = current.doc.clone();
+            for (k, v) in change.as_object().unwrap() {
+                doc[k] = v.clone();
+            }
+            Ok(Update {
+                doc: Some(doc),
+                members: Vec::new(),
+            })
+        })
+        .unwrap();
+        resource_update("t", "u1", plan.doc.as_ref(), "2026-12-06T00:00:01Z").debug_text()
+    }
+
+    #[test]
+    fn an_update_sets_the_indexed_names_only_when_they_change() {
+        // displayName alone, or userName in another case (its index holds it folded):
+        // the unique-name and externalId index entries are left alone.
+        for change in [
+            serde_json::json!({"displayName": "Barbara"}),
+            serde_json::json!({"userName": "BJensen@Example.com"}),
+        ] {
+            let sql = update_of(change.clone());
+            assert!(sql.contains("display_name = "), "{change}: {sql}");
+            assert!(!sql.contains("unique_name"), "{change}: {sql}");
+            assert!(!sql.contains("external_id"), "{change}: {sql}");
+        }
+        for change in [
+            serde_json::json!({"userName": "barbara@example.com"}),
+            serde_json::json!({"externalId": "e2"}),
+        ] {
+            let sql = update_of(change.clone());
+            assert!(sql.contains("unique_name = "), "{change}: {sql}");
+            assert!(sql.contains("external_id = "), "{change}: {sql}");
+        }
     }
 
     #[test]

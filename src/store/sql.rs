@@ -146,8 +146,10 @@ fixed_statements! {$
     HeadSelectLocked,
     /// `meta` moved on (a members-only change).
     MetaUpdate,
-    /// A new document and `meta` moved on.
+    /// A new document and `meta` moved on, the indexed names unchanged.
     DocumentUpdate,
+    /// A new document, new indexed names and `meta` moved on.
+    DocumentAndNamesUpdate,
 }
 
 impl Sql {

@@ -247,6 +247,76 @@ both_backends!(
 );
 
 both_backends!(
+    patches_keep_lookups_by_user_name_and_external_id_in_step,
+    |env: TestEnv| async move {
+        let r = env
+            .post(
+                "/Users",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                       "userName": "kim@example.com", "externalId": "ext-1"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        let path = format!("/Users/{id}");
+        let found = |filter: &'static str| {
+            let env = &env;
+            async move {
+                let b = env.get_ok(&format!("/Users?filter={}", enc(filter))).await;
+                b["Resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["id"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let replace = |attr: &str, value: &str| {
+            patch_op(json!([{"op": "Replace", "path": attr, "value": value}]))
+        };
+        // A change that leaves both indexed names as they were (the store then leaves their
+        // index entries alone): both lookups still find the user.
+        let r = env.patch(&path, replace("displayName", "Kim")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = env
+            .patch(&path, replace("userName", "KIM@example.com"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            found("userName eq \"kim@example.com\"").await,
+            vec![id.clone()]
+        );
+        assert_eq!(found("externalId eq \"ext-1\"").await, vec![id.clone()]);
+        // A new externalId, then a new userName: the old values find nothing, the new ones
+        // the user, and the old name is free for another user.
+        let r = env.patch(&path, replace("externalId", "ext-2")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(found("externalId eq \"ext-1\"").await.is_empty());
+        assert_eq!(found("externalId eq \"ext-2\"").await, vec![id.clone()]);
+        let r = env
+            .patch(&path, replace("userName", "kim.lee@example.com"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(found("userName eq \"kim@example.com\"").await.is_empty());
+        assert_eq!(
+            found("userName eq \"kim.lee@example.com\"").await,
+            vec![id.clone()]
+        );
+        let other = env.create_user("kim@example.com").await;
+        assert_ne!(other, id);
+        // Renaming back onto the name now taken is refused, and changes nothing.
+        let r = env
+            .patch(&path, replace("userName", "Kim@Example.com"))
+            .await;
+        r.assert_error(409, Some("uniqueness"));
+        let b = env.get_ok(&path).await;
+        assert_eq!(b["userName"], "kim.lee@example.com");
+        assert_eq!(b["externalId"], "ext-2");
+        assert_eq!(b["displayName"], "Kim");
+    }
+);
+
+both_backends!(
     soft_delete_keeps_user_and_memberships,
     |env: TestEnv| async move {
         let uid = env.create_user("soft@example.com").await;
