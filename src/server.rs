@@ -93,8 +93,8 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         "scimd serving"
     );
     announce_first_run(&store, &settings.public_url).await?;
-    spawn_retention(store.clone(), config.log_retention_days);
-    let state = AppState::new(store, settings);
+    let retention = spawn_retention(store.clone(), config.log_retention_days);
+    let state = AppState::new(store.clone(), settings);
     let mut server = HttpServer::new(move || scimd_app!(state.clone()))
         .shutdown_timeout(30)
         .disable_signals();
@@ -110,7 +110,30 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         tracing::info!("shutting down: draining in-flight requests");
         handle.stop(true).await;
     });
-    server.await
+    let result = server.await;
+    retention.abort();
+    let _ = retention.await;
+    close(store).await;
+    result
+}
+
+/// How long a stopped server waits for its workers to let go of the database.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Closes the database once `store` is its last handle. The HTTP workers drop theirs on
+/// their own threads after the server has stopped; the process would otherwise exit with
+/// the database still open, and SQLite would leave its write-ahead log to be recovered at
+/// the next start instead of checkpointing and removing it.
+async fn close(store: Store) {
+    let deadline = Instant::now() + CLOSE_WAIT;
+    while store.is_shared() && Instant::now() < deadline {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    if store.is_shared() {
+        tracing::warn!("the database is still in use after the server stopped; exiting anyway");
+    }
+    // Joins the SQLite writer and checkpoint threads and closes the pool.
+    let _ = web::block(move || drop(store)).await;
 }
 
 async fn shutdown_signal() {
@@ -158,7 +181,7 @@ async fn announce_first_run(store: &Store, public_url: &str) -> std::io::Result<
 
 /// Hourly (first at start): prunes provisioning and audit log rows older than the retention
 /// and refreshes planner statistics, on the blocking pool (requests are never blocked by it).
-fn spawn_retention(store: Store, days: i64) {
+fn spawn_retention(store: Store, days: i64) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -178,7 +201,7 @@ fn spawn_retention(store: Store, days: i64) {
                 Err(e) => tracing::warn!(error = %e, "log retention failed"),
             }
         }
-    });
+    })
 }
 
 #[cfg(test)]

@@ -263,6 +263,13 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Store {
+    /// Whether another handle (a clone) on this database is still alive. The database is
+    /// closed when the last one is dropped: on SQLite, that is when its connections close
+    /// and SQLite checkpoints and removes the write-ahead log.
+    pub fn is_shared(&self) -> bool {
+        std::sync::Arc::strong_count(&self.page_cursors) > 1
+    }
+
     /// Opens the database and applies pending migrations.
     pub fn open(url: &str, max_connections: u32) -> Result<Store, String> {
         let store = match DatabaseUrl::parse(url)? {

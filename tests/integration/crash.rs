@@ -564,7 +564,7 @@ fn crash_restart_postgres_keeps_acknowledged_writes() {
 
 /// SIGTERM stops the server gracefully: a request in flight (its body still arriving) is
 /// answered and its write kept, new connections are refused meanwhile, and the process
-/// exits by itself with status 0.
+/// exits by itself with status 0, the database closed.
 #[test]
 #[ignore = "needs the release binary; run by .ci/run with --ignored"]
 fn crash_sigterm_lets_requests_in_flight_finish() {
@@ -625,6 +625,16 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status}");
+    // It closed the database on the way out (its workers let go of it first): SQLite
+    // checkpointed and removed the write-ahead log, so the next start recovers nothing.
+    let wal = format!(
+        "{}-wal",
+        url.strip_prefix("sqlite://").expect("a SQLite URL")
+    );
+    assert!(
+        !std::path::Path::new(&wal).exists(),
+        "the write-ahead log outlived the server"
+    );
 
     let mut server = Server::spawn(&url, &log);
     server.wait_ready();
