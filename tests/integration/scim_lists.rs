@@ -7,16 +7,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{enc, TestEnv};
-
-fn ids(list: &Value) -> Vec<String> {
-    list["Resources"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no Resources: {list}"))
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect()
-}
+use crate::support::{enc, resource_ids, TestEnv};
 
 fn names(list: &Value) -> Vec<String> {
     list["Resources"]
@@ -37,7 +28,7 @@ both_backends!(paging_is_stable_and_complete, |env: TestEnv| async move {
             .await;
         assert_eq!(b["totalResults"], 25);
         assert_eq!(b["startIndex"], start);
-        let page = ids(&b);
+        let page = resource_ids(&b);
         assert_eq!(b["itemsPerPage"], page.len());
         if page.is_empty() {
             break;
@@ -54,12 +45,12 @@ both_backends!(paging_is_stable_and_complete, |env: TestEnv| async move {
     assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), created);
     // The same pages again: same order.
     let again = env.get_ok("/Users?startIndex=1&count=7").await;
-    assert_eq!(ids(&again), seen[..7].to_vec());
+    assert_eq!(resource_ids(&again), seen[..7].to_vec());
     // startIndex < 1 is 1.
     for s in ["0", "-5"] {
         let b = env.get_ok(&format!("/Users?startIndex={s}&count=3")).await;
         assert_eq!(b["startIndex"], 1);
-        assert_eq!(ids(&b), seen[..3].to_vec());
+        assert_eq!(resource_ids(&b), seen[..3].to_vec());
     }
     // count=0: only totalResults.
     let b = env.get_ok("/Users?count=0").await;
@@ -76,7 +67,7 @@ both_backends!(paging_is_stable_and_complete, |env: TestEnv| async move {
     // Default count (100) returns all 25.
     let b = env.get_ok("/Users").await;
     assert_eq!(b["itemsPerPage"], 25);
-    assert_eq!(ids(&b), seen);
+    assert_eq!(resource_ids(&b), seen);
     // Non-integer paging parameters → 400.
     env.get("/Users?count=abc")
         .await
@@ -185,7 +176,7 @@ both_backends!(filters, |mut env: TestEnv| async move {
         let want: Vec<String> = want.into_iter().cloned().collect();
         async move {
             let b = env.get_ok(&format!("/Users?filter={}", enc(&filter))).await;
-            let mut got = ids(&b);
+            let mut got = resource_ids(&b);
             got.sort();
             assert_eq!(got, want, "filter {filter}: {b}");
             assert_eq!(b["totalResults"], want.len());
@@ -366,7 +357,7 @@ both_backends!(
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
-        let got: Vec<String> = ids(&r.body);
+        let got: Vec<String> = resource_ids(&r.body);
         assert_eq!(r.body["totalResults"], 1, "{}", r.raw);
         assert_eq!(got, vec![gid.clone()]);
         // Root search paging across both types.
@@ -374,7 +365,7 @@ both_backends!(
             .post("/.search", json!({"startIndex": 2, "count": 1}))
             .await;
         assert_eq!(r.body["totalResults"], 2);
-        assert_eq!(ids(&r.body), vec![gid.clone()]);
+        assert_eq!(resource_ids(&r.body), vec![gid.clone()]);
         // Groups: excludedAttributes=members with a filter (Entra).
         let b = env
             .get_ok(&format!(
@@ -457,7 +448,7 @@ both_backends!(
     |env: TestEnv| async move {
         let created = env.create_users("walk", 12).await;
         let first = env.get_ok("/Users?startIndex=1&count=4").await;
-        assert_eq!(ids(&first), created[..4].to_vec());
+        assert_eq!(resource_ids(&first), created[..4].to_vec());
         // Two users the client has already seen are deleted before it asks for page 2.
         for id in &created[..2] {
             assert_eq!(
@@ -470,28 +461,28 @@ both_backends!(
         let second = env.get_ok("/Users?startIndex=5&count=4").await;
         assert_eq!(second["startIndex"], 5);
         assert_eq!(second["totalResults"], 10);
-        assert_eq!(ids(&second), created[4..8].to_vec());
+        assert_eq!(resource_ids(&second), created[4..8].to_vec());
         let third = env.get_ok("/Users?startIndex=9&count=4").await;
-        assert_eq!(ids(&third), created[8..12].to_vec());
+        assert_eq!(resource_ids(&third), created[8..12].to_vec());
         // Asked for out of order, a page skips startIndex - 1 rows of what is there now.
         let random = env.get_ok("/Users?startIndex=3&count=4").await;
-        assert_eq!(ids(&random), created[4..8].to_vec());
+        assert_eq!(resource_ids(&random), created[4..8].to_vec());
         // The same in a filtered list, and with sortBy (always by position).
         let f = enc("userName sw \"walk\"");
         let first = env
             .get_ok(&format!("/Users?filter={f}&startIndex=1&count=3"))
             .await;
-        assert_eq!(ids(&first), created[2..5].to_vec());
+        assert_eq!(resource_ids(&first), created[2..5].to_vec());
         env.delete(&format!("/Users/{}", created[2])).await;
         let second = env
             .get_ok(&format!("/Users?filter={f}&startIndex=4&count=3"))
             .await;
-        assert_eq!(ids(&second), created[5..8].to_vec());
+        assert_eq!(resource_ids(&second), created[5..8].to_vec());
         let sorted = env
             .get_ok(&format!(
                 "/Users?filter={f}&sortBy=userName&startIndex=4&count=3"
             ))
             .await;
-        assert_eq!(ids(&sorted), created[6..9].to_vec());
+        assert_eq!(resource_ids(&sorted), created[6..9].to_vec());
     }
 );

@@ -6,7 +6,7 @@ use chrono::DateTime;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{enc, patch_op, TestEnv};
+use crate::support::{enc, patch_op, resource_ids, TestEnv};
 
 fn entra_create_body() -> Value {
     json!({
@@ -261,15 +261,7 @@ both_backends!(
         let path = format!("/Users/{id}");
         let found = |filter: &'static str| {
             let env = &env;
-            async move {
-                let b = env.get_ok(&format!("/Users?filter={}", enc(filter))).await;
-                b["Resources"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|u| u["id"].as_str().unwrap().to_string())
-                    .collect::<Vec<_>>()
-            }
+            async move { resource_ids(&env.get_ok(&format!("/Users?filter={}", enc(filter))).await) }
         };
         let replace = |attr: &str, value: &str| {
             patch_op(json!([{"op": "Replace", "path": attr, "value": value}]))

@@ -389,6 +389,16 @@ impl TestEnv {
     }
 }
 
+/// The `id`s of a ListResponse's `Resources`, in the order listed.
+pub fn resource_ids(list: &Value) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Resources: {list}"))
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The `value`s of a group's `members`, sorted (none when it has no `members`).
 pub fn member_ids(group: &Value) -> Vec<String> {
     let mut ids: Vec<String> = group["members"]
