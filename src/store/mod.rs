@@ -217,21 +217,74 @@ impl Conn<'_> {
 /// Where a `SCIMD_DATABASE_URL` points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
-    Sqlite(String),
+    Sqlite(SqliteFile),
     Postgres(String),
 }
 
+/// A SQLite database file and how this process opens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteFile {
+    pub path: String,
+    /// `?exclusive=true`: this process keeps the file to itself (SQLite's `unix-excl` VFS).
+    /// Its connections still share it with each other, through locks and a write-ahead-log
+    /// index held in memory, so a read takes no file lock: no `fcntl` system calls, and the
+    /// HTTP workers no longer queue on the mutex SQLite holds around them (docs/performance.md,
+    /// Finding 13). No other process can open the file meanwhile: not the `scimd` CLI, not
+    /// `sqlite3 .backup` (docs/operations.md).
+    pub exclusive: bool,
+}
+
+impl SqliteFile {
+    /// What the connections open: the plain path, or a `file:` URI naming the VFS (the
+    /// path percent-encoded where URI syntax would read it otherwise).
+    fn target(&self) -> String {
+        if !self.exclusive {
+            return self.path.clone();
+        }
+        let mut uri = String::from("file:");
+        for c in self.path.chars() {
+            match c {
+                '%' => uri.push_str("%25"),
+                '?' => uri.push_str("%3F"),
+                '#' => uri.push_str("%23"),
+                c => uri.push(c),
+            }
+        }
+        uri.push_str("?vfs=unix-excl");
+        uri
+    }
+}
+
 impl DatabaseUrl {
-    /// `sqlite://scimd.db` (relative), `sqlite:///abs/path.db`, `postgres://…`.
+    /// `sqlite://scimd.db` (relative), `sqlite:///abs/path.db`, either with `?exclusive=true`;
+    /// `postgres://…`.
     pub fn parse(url: &str) -> Result<DatabaseUrl, String> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            let path = path.split('?').next().unwrap_or_default();
+        if let Some(rest) = url.strip_prefix("sqlite://") {
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
             if path.is_empty() || path == ":memory:" {
                 return Err("sqlite URL needs a file path, e.g. sqlite://scimd.db".into());
             }
-            Ok(DatabaseUrl::Sqlite(path.to_string()))
+            let mut exclusive = false;
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                exclusive = match pair {
+                    "exclusive=true" => true,
+                    "exclusive=false" => false,
+                    _ => {
+                        return Err(format!(
+                        "unsupported sqlite URL parameter '{pair}' (known: exclusive=true|false)"
+                    ))
+                    }
+                };
+            }
+            Ok(DatabaseUrl::Sqlite(SqliteFile {
+                path: path.to_string(),
+                exclusive,
+            }))
         } else if let Some(path) = url.strip_prefix("sqlite:") {
-            Ok(DatabaseUrl::Sqlite(path.to_string()))
+            Ok(DatabaseUrl::Sqlite(SqliteFile {
+                path: path.to_string(),
+                exclusive: false,
+            }))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DatabaseUrl::Postgres(url.to_string()))
         } else {
@@ -240,6 +293,21 @@ impl DatabaseUrl {
                 redact_url(url)
             ))
         }
+    }
+}
+
+/// Why a SQLite file could not be opened, naming the likely holder when it is locked.
+fn sqlite_open_error(file: &SqliteFile, e: diesel::ConnectionError) -> String {
+    let detail = e.to_string();
+    if detail.contains("database is locked") {
+        format!(
+            "cannot open SQLite database {}: it is locked by another process (a scimd server \
+             started with ?exclusive=true keeps the file to itself while it runs: use the \
+             console or the admin API, or stop it first): {detail}",
+            file.path
+        )
+    } else {
+        format!("cannot open SQLite database: {detail}")
     }
 }
 
@@ -273,14 +341,15 @@ impl Store {
     /// Opens the database and applies pending migrations.
     pub fn open(url: &str, max_connections: u32) -> Result<Store, String> {
         let store = match DatabaseUrl::parse(url)? {
-            DatabaseUrl::Sqlite(path) => {
+            DatabaseUrl::Sqlite(file) => {
                 sqlite_log::install();
+                let path = file.target();
                 SqliteConnection::establish(&path)
                     .and_then(|mut c| {
                         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
                             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
                     })
-                    .map_err(|e| format!("cannot open SQLite database: {e}"))?;
+                    .map_err(|e| sqlite_open_error(&file, e))?;
                 let writer = std::sync::Arc::new(group_commit::GroupCommit::default());
                 let checkpointer = checkpoint::Checkpointer::start(&path, writer.clone())?;
                 let manager = ConnectionManager::<SqliteConnection>::new(path);
@@ -503,14 +572,31 @@ mod tests {
 
     #[test]
     fn parses_database_urls() {
+        let file = |path: &str, exclusive| {
+            Ok(DatabaseUrl::Sqlite(SqliteFile {
+                path: path.into(),
+                exclusive,
+            }))
+        };
         assert_eq!(
             DatabaseUrl::parse("sqlite://scimd.db"),
-            Ok(DatabaseUrl::Sqlite("scimd.db".into()))
+            file("scimd.db", false)
         );
         assert_eq!(
             DatabaseUrl::parse("sqlite:///var/lib/scimd.db"),
-            Ok(DatabaseUrl::Sqlite("/var/lib/scimd.db".into()))
+            file("/var/lib/scimd.db", false)
         );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/scimd.db?exclusive=true"),
+            file("/var/lib/scimd.db", true)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://scimd.db?exclusive=false"),
+            file("scimd.db", false)
+        );
+        let unknown = DatabaseUrl::parse("sqlite://scimd.db?mode=ro").unwrap_err();
+        assert!(unknown.contains("'mode=ro'"), "{unknown}");
+        assert!(DatabaseUrl::parse("sqlite://scimd.db?exclusive=yes").is_err());
         assert!(matches!(
             DatabaseUrl::parse("postgres://u@h/db"),
             Ok(DatabaseUrl::Postgres(_))
@@ -594,6 +680,58 @@ mod tests {
         assert_eq!(
             names("SELECT member_id AS name FROM members WHERE tenant_id = 't'"),
             ["v"]
+        );
+    }
+
+    /// `?exclusive=true`: every connection of the store (readers, the writers' queue, the
+    /// checkpoint thread) shares the file, with the write-ahead-log index in memory (no
+    /// `-shm` file); the file keeps a name URI syntax would misread; once the store is
+    /// closed, a plain open sees what it wrote.
+    #[test]
+    fn an_exclusive_sqlite_file_is_shared_by_the_stores_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd#name 50%.db");
+        let url = format!("sqlite://{}?exclusive=true", path.display());
+        let store = Store::open(&url, 4).unwrap();
+        let now = chrono::Utc::now();
+        let tenants: Vec<_> = (0..20)
+            .map(|i| store.create_tenant(&format!("T{i}"), now).unwrap())
+            .collect();
+        for tenant in &tenants {
+            let found = store.get_tenant(&tenant.id).unwrap().expect("tenant");
+            assert_eq!(found.name, tenant.name);
+        }
+        for _ in 0..4 {
+            let mode = store
+                .read(|c| c.first::<JournalMode>(&Sql::new("PRAGMA journal_mode")))
+                .unwrap()
+                .unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+        }
+        assert!(path.exists(), "the file keeps its name: {}", path.display());
+        let shm = format!("{}-shm", path.display());
+        assert!(!std::path::Path::new(&shm).exists(), "{shm} exists");
+        drop(store);
+
+        let plain = Store::open(&format!("sqlite://{}", path.display()), 1).unwrap();
+        let last = tenants.last().unwrap();
+        assert_eq!(plain.get_tenant(&last.id).unwrap().unwrap().name, "T19");
+    }
+
+    #[test]
+    fn an_exclusive_sqlite_target_is_a_file_uri_naming_the_vfs() {
+        let file = |path: &str, exclusive| SqliteFile {
+            path: path.into(),
+            exclusive,
+        };
+        assert_eq!(file("/var/lib/a.db", false).target(), "/var/lib/a.db");
+        assert_eq!(
+            file("/var/lib/a.db", true).target(),
+            "file:/var/lib/a.db?vfs=unix-excl"
+        );
+        assert_eq!(
+            file("data/a?b#c%d.db", true).target(),
+            "file:data/a%3Fb%23c%25d.db?vfs=unix-excl"
         );
     }
 

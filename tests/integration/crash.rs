@@ -383,16 +383,20 @@ fn get_ok(addr: &str, path: &str, token: &str) -> Value {
     serde_json::from_str(&b).unwrap_or_else(|e| panic!("GET {path}: {e}: {b}"))
 }
 
-fn crash_run(backend: Backend) {
+/// The crash test on `backend`, its database URL ending in `url_parameters`.
+fn crash_run(backend: Backend, url_parameters: &str) {
     let Some(db) = fresh_db(backend) else {
         return;
     };
     let bin = release_binary();
-    eprintln!("crash test on {backend:?} with {}", bin.display());
+    eprintln!(
+        "crash test on {backend:?}{url_parameters} with {}",
+        bin.display()
+    );
     let cycles = env_num("SCIMD_CRASH_CYCLES", 20);
     let budget = Duration::from_secs(env_num("SCIMD_CRASH_SECONDS", 90));
     let started = Instant::now();
-    let url = db.url().to_string();
+    let url = format!("{}{url_parameters}", db.url());
     let logdir = tempfile::tempdir().expect("temp dir");
     let log = logdir.path().join("server.log");
 
@@ -553,13 +557,21 @@ fn crash_run(backend: Backend) {
 #[test]
 #[ignore = "needs the release binary; run by .ci/run with --ignored"]
 fn crash_restart_sqlite_keeps_acknowledged_writes() {
-    crash_run(Backend::Sqlite);
+    crash_run(Backend::Sqlite, "");
+}
+
+/// The same on a file the server keeps to itself (`?exclusive=true`): its write-ahead-log
+/// index lives in the process's memory, so every restart rebuilds it from the log.
+#[test]
+#[ignore = "needs the release binary; run by .ci/run with --ignored"]
+fn crash_restart_sqlite_exclusive_keeps_acknowledged_writes() {
+    crash_run(Backend::Sqlite, "?exclusive=true");
 }
 
 #[test]
 #[ignore = "needs the release binary and PostgreSQL; run by .ci/run with --ignored"]
 fn crash_restart_postgres_keeps_acknowledged_writes() {
-    crash_run(Backend::Postgres);
+    crash_run(Backend::Postgres, "");
 }
 
 /// SIGTERM stops the server gracefully: a request in flight (its body still arriving) is
@@ -639,6 +651,71 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
     let mut server = Server::spawn(&url, &log);
     server.wait_ready();
     let filter = enc("userName eq \"in.flight@example.com\"");
+    let found = get_ok(
+        &server.addr,
+        &format!("/scim/v2/{tenant}/Users?filter={filter}"),
+        &token,
+    );
+    assert_eq!(found["totalResults"], 1, "{found}");
+}
+
+/// A server on `?exclusive=true` keeps other processes out of its SQLite file: the CLI
+/// fails to open it, with a message naming the cause; once the server has stopped, the CLI
+/// works and the server's writes are there.
+#[test]
+#[ignore = "needs the release binary; run by .ci/run with --ignored"]
+fn sqlite_exclusive_keeps_other_processes_out_while_serving() {
+    let db = fresh_db(Backend::Sqlite).expect("SQLite database");
+    let url = format!("{}?exclusive=true", db.url());
+    let logdir = tempfile::tempdir().expect("temp dir");
+    let log = logdir.path().join("server.log");
+    let (tenant, token, _) = tenant_with_token(&url);
+    let mut server = Server::spawn(&url, &log);
+    server.wait_ready();
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "kept@example.com",
+    });
+    let (status, created) = http(
+        &server.addr,
+        "POST",
+        &format!("/scim/v2/{tenant}/Users"),
+        Some(&token),
+        Some(&body),
+    )
+    .expect("POST");
+    assert_eq!(status, 201, "{created}");
+
+    // Shared or exclusive, another process's open of the file is refused.
+    for other in [db.url().to_string(), url.clone()] {
+        let out = Command::new(release_binary())
+            .args(["--database-url", &other, "--json", "tenant", "create"])
+            .args(["--name", "Intruder"])
+            .env("SCIMD_LOG", "warn")
+            .output()
+            .expect("run scimd");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the CLI opened {other}: {stderr}");
+        assert!(
+            stderr.contains("locked by another process"),
+            "{other}: {stderr}"
+        );
+    }
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let status = server.child.wait().expect("wait");
+    assert!(status.success(), "exit status {status}");
+    let after = cli(db.url(), &["tenant", "create", "--name", "After"]);
+    assert!(after["tenant_id"].is_string(), "{after}");
+
+    let mut server = Server::spawn(&url, &log);
+    server.wait_ready();
+    let filter = enc("userName eq \"kept@example.com\"");
     let found = get_ok(
         &server.addr,
         &format!("/scim/v2/{tenant}/Users?filter={filter}"),
