@@ -21,7 +21,7 @@ for line in open(res_path):
             return None
     rows[(server, scen)] = dict(req=num(req), rate=num(rate), p50=num(p50), p99=num(p99), bad=bad)
 
-SCIMD = ["scimd-sqlite", "scimd-pg"]
+SCIMD = ["scimd-sqlite", "scimd-sqlite-excl", "scimd-pg"]
 PEERS = ["scimmy", "scim2-server"]
 SCENARIOS = [
     ("seed", "seed: POST /Users (users/s)"),
@@ -71,7 +71,7 @@ for scen, label in SCENARIOS:
                 ok = vp >= want
                 target = f"≥{want}× peer: {'met' if ok else 'MISSED'}"
                 verdicts.append((server, scen, f"≥{want}× best peer", vp, ok))
-            if scen == "filter" and server == "scimd-sqlite" and vc:
+            if scen == "filter" and server.startswith("scimd-sqlite") and vc:
                 ok = vc >= 0.5
                 target += f"; ≥50% ceiling: {'met' if ok else 'MISSED'}"
                 verdicts.append((server, scen, "≥50% of ceiling", vc, ok))

@@ -5,7 +5,8 @@
 #   QUICK=1 benches/load/run.sh    smoke run (~3 min: N=1000, DURATION=5s, small scale run)
 #
 # Servers, one at a time (started, loaded, peak RSS read from /proc/PID/status VmHWM, stopped):
-#   scimd-sqlite, scimd-pg (fresh database, dropped afterwards), scimmy and scim2-server (peers,
+#   scimd-sqlite, scimd-sqlite-excl (the same with ?exclusive=true: the file kept to the server),
+#   scimd-pg (fresh database, dropped afterwards), scimmy and scim2-server (peers,
 #   via $TOOLS/start_peer.sh), ceiling (examples/ceiling.rs: bare actix-web, fixed JSON body).
 # Scenarios per SCIM server:
 #   seed (POST N users), filter (userName eq), get (by id), patch (replace displayName),
@@ -20,7 +21,7 @@
 # ratios and the member-size ratios; everything is also kept under OUT_DIR.
 #
 # Env: QUICK, N, DURATION, CONNS, THREADS, SYNC_N, SYNC_GROUPS, SYNC_MEMBERS, SCALE_SMALL,
-#      SCALE_LARGE, MEMBER_SIZES, SCALE_DBS ("sqlite postgres"), SERVERS (all five),
+#      SCALE_LARGE, MEMBER_SIZES, SCALE_DBS ("sqlite postgres"), SERVERS (all six),
 #      PG_URL (postgres://postgres@127.0.0.1:5432), TOOLS (/work/shared/tools),
 #      SCIMD_BIN / CEILING_BIN (default: cargo build --release into $CARGO_TARGET_DIR),
 #      SCIMD_WORKERS (both scimd and the ceiling), SCIMD_LOG (scimd's log level, default info),
@@ -46,7 +47,7 @@ SCALE_SMALL=${SCALE_SMALL:-10000}
 SCALE_LARGE=${SCALE_LARGE:-100000}
 MEMBER_SIZES=${MEMBER_SIZES:-10 10000 100000}
 SCALE_DBS=${SCALE_DBS:-sqlite postgres}
-SERVERS=${SERVERS:-scimd-sqlite scimd-pg scimmy scim2-server ceiling}
+SERVERS=${SERVERS:-scimd-sqlite scimd-sqlite-excl scimd-pg scimmy scim2-server ceiling}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PEER_TOKEN=${TOKEN:-secret}
 EXTRAS=500          # users kept out of the member-scenario groups (they are the churn)
@@ -239,9 +240,11 @@ log "out=$OUT_DIR  N=$N DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS  $MACHI
 : >"$OUT_DIR/rss.tsv"
 for server in $SERVERS; do
   case $server in
-    scimd-sqlite|scimd-pg)
+    scimd-sqlite|scimd-sqlite-excl|scimd-pg)
       kind=sqlite; [ "$server" = scimd-pg ] && kind=postgres
-      new_db "$kind" "$server"; start_scimd "$server" "$DBURL"
+      new_db "$kind" "$server"
+      [ "$server" = scimd-sqlite-excl ] && DBURL="$DBURL?exclusive=true"
+      start_scimd "$server" "$DBURL"
       scim_suite "$server" "$BASE" "$TOK"
       printf '%s\t%s\n' "$server" "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
       stop_pid "$PID"; drop_db "$kind"
