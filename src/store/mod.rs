@@ -302,8 +302,9 @@ fn sqlite_open_error(file: &SqliteFile, e: diesel::ConnectionError) -> String {
     if detail.contains("database is locked") {
         format!(
             "cannot open SQLite database {}: it is locked by another process (a scimd server \
-             started with ?exclusive=true keeps the file to itself while it runs: use the \
-             console or the admin API, or stop it first): {detail}",
+             on ?exclusive=true keeps the file to itself while it runs, and a process on \
+             ?exclusive=true cannot open a file another one uses): use the console or the \
+             admin API, or stop the other process first ({detail})",
             file.path
         )
     } else {

@@ -2,8 +2,8 @@
 //! work: its statements, or a closure that owns what it needs) and awaits the outcome
 //! without holding a thread; the writer thread runs every write queued by then in one
 //! transaction of its own, taken in turn with the group commit's writers
-//! (`GroupCommit::write_batch`), each write in its own savepoint, and answers them all
-//! after the COMMIT.
+//! (`GroupCommit::write_batch`), the first in the transaction itself and each later one in
+//! its own savepoint, and answers them all after the COMMIT.
 //!
 //! A write on a thread of the blocking pool (`Store::write`) goes from the HTTP worker to
 //! that thread, waits there for the writers' turn (a mutex: a wake-up when handed on) and
@@ -12,6 +12,7 @@
 //! one write after the other with no hand-off between them.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -59,8 +60,9 @@ impl WriteQueue {
         })
     }
 
-    /// Runs `work` in its own savepoint of the writer thread's transaction; resolves once
-    /// that is committed (or with the error that rolled the savepoint back).
+    /// Runs `work` in the writer thread's transaction (in a savepoint of its own unless it
+    /// is the transaction's first write); resolves once that is committed, or with the
+    /// error that rolled its work back.
     pub async fn write<R: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Conn<'_>) -> ScimResult<R> + Send + 'static,
@@ -113,12 +115,38 @@ fn run(
                 Err(_) => break,
             }
         }
-        let (works, dones): (Vec<Work>, Vec<_>) =
+        let (works, dones): (VecDeque<Work>, VecDeque<_>) =
             jobs.into_iter().map(|j| (j.work, j.done)).unzip();
+        run_batch(works, dones, pool, writer);
+    }
+}
+
+/// Runs `works` in one transaction and answers each. The first runs in the transaction
+/// itself, the others each in a savepoint: SQLite copies every page a write changes inside
+/// a savepoint to the statement journal (and past 64 KiB into a temporary file), which was
+/// a tenth of the server's CPU in an Entra sync (docs/performance.md, Finding 15). Should
+/// the first fail, the ROLLBACK undoes it, and the others go on in a new transaction.
+fn run_batch(
+    mut works: VecDeque<Work>,
+    mut dones: VecDeque<tokio::sync::oneshot::Sender<Outcome>>,
+    pool: &Pool<ConnectionManager<SqliteConnection>>,
+    writer: &GroupCommit,
+) {
+    while let Some(first) = works.pop_front() {
+        let mut first_failed = false;
         let committed = writer.write_batch(pool, |conn| {
-            let mut outcomes = Vec::with_capacity(works.len());
-            for work in works {
-                // Each write in a savepoint: one that fails (or panics) is rolled back alone.
+            let outcome = catch_unwind(AssertUnwindSafe(|| first(&mut Conn::Sqlite(conn))))
+                .unwrap_or_else(|_| Err(ScimError::internal("a write panicked")));
+            let mut outcomes = match outcome {
+                Ok(value) => vec![Ok(value)],
+                Err(e) => {
+                    first_failed = true;
+                    return Err(e);
+                }
+            };
+            for work in works.drain(..) {
+                // Each later write in a savepoint: one that fails (or panics) is rolled
+                // back alone.
                 let outcome = conn.transaction(|conn| {
                     catch_unwind(AssertUnwindSafe(|| work(&mut Conn::Sqlite(conn))))
                         .unwrap_or_else(|_| Err(ScimError::internal("a write panicked")))
@@ -139,14 +167,21 @@ fn run(
         });
         match committed {
             Ok(outcomes) => {
-                for (done, outcome) in dones.into_iter().zip(outcomes) {
+                for (done, outcome) in dones.drain(..).zip(outcomes) {
                     let _ = done.send(outcome);
                 }
             }
+            Err(e) if first_failed => {
+                // Rolled back with nothing but the first write in it; the rest have not run.
+                if let Some(done) = dones.pop_front() {
+                    let _ = done.send(Err(e));
+                }
+            }
             Err(e) => {
-                for done in dones {
+                for done in dones.drain(..) {
                     let _ = done.send(Err(e.clone()));
                 }
+                works.clear();
             }
         }
     }
@@ -238,6 +273,40 @@ mod tests {
         assert_eq!(stored(&store), [1, 2, 4, 6, 7]);
     }
 
+    /// The first write of a transaction runs without a savepoint: when it fails after
+    /// writing (or panics), the ROLLBACK takes its rows and nothing else, and the writes
+    /// queued behind it still run and are answered.
+    #[test]
+    fn a_failing_first_write_is_undone_alone_and_the_writes_behind_it_still_run() {
+        let (_dir, store) = store();
+        for failing in [1, 2] {
+            let base = failing * 100;
+            let writes = (base + 1..=base + 4).map(|x| {
+                store.queued_write(move |c| {
+                    let mut q = Sql::new("INSERT INTO t (x) VALUES (");
+                    q.int(x).push(")");
+                    c.execute(&q)?;
+                    match (failing, x % 100) {
+                        (1, 1) => Err(ScimError::invalid_value("refused after writing")),
+                        (2, 1) => panic!("the first write panics"),
+                        _ => Ok(x),
+                    }
+                })
+            });
+            let outcomes = block_on(join_all(writes));
+            let answers: Vec<_> = outcomes
+                .iter()
+                .map(|o| o.as_ref().map(|x| *x).map_err(|e| e.status))
+                .collect();
+            let refused = if failing == 1 { 400 } else { 500 };
+            assert_eq!(
+                answers,
+                [Err(refused), Ok(base + 2), Ok(base + 3), Ok(base + 4)]
+            );
+        }
+        assert_eq!(stored(&store), [102, 103, 104, 202, 203, 204]);
+    }
+
     #[test]
     fn a_queued_write_fails_on_a_duplicate_and_writes_nothing() {
         let (_dir, store) = store();
@@ -275,7 +344,11 @@ mod tests {
                 Ok(_) => assert!(kept.contains(&x), "write {x} acknowledged but lost"),
                 Err(e) => {
                     assert!(!kept.contains(&x), "write {x} failed but kept");
-                    assert_eq!(e.status, 503, "write {x}: {e:?}");
+                    // Write 3 gets its own error when it was first in its transaction
+                    // (nothing else was in it); writes lost with it get 503.
+                    if x != 3 || e.status != 500 {
+                        assert_eq!(e.status, 503, "write {x}: {e:?}");
+                    }
                 }
             }
         }
