@@ -1,5 +1,6 @@
 //! SQLite group commit: writers of this process take turns on one open transaction, each
-//! in its own savepoint, and the last of a run of queued writers commits for all of them.
+//! after the first in its own savepoint, and the last of a run of queued writers commits for
+//! all of them.
 //!
 //! SQLite has one writer at a time. Committing every write on its own writes every page it
 //! touched to the WAL once per write — the tenant's index pages, the provisioning log's

@@ -444,8 +444,8 @@ impl Store {
 
     /// Runs `f` in one transaction: all of it is committed, or none of it, and it returns
     /// once committed. SQLite: writers queued in this process share one `BEGIN IMMEDIATE`
-    /// transaction, each in its own savepoint ([`group_commit`]); PostgreSQL transactions
-    /// rely on row locks taken by `f`.
+    /// transaction, each after the first in its own savepoint ([`group_commit`]);
+    /// PostgreSQL transactions rely on row locks taken by `f`.
     pub fn write<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> ScimResult<R>) -> ScimResult<R> {
         match &self.pool {
             DbPool::Sqlite(pool) => {
