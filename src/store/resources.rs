@@ -211,6 +211,13 @@ pub struct WriteOptions {
     pub log: Option<WriteLog>,
 }
 
+impl WriteOptions {
+    /// `If-Match`, time and log entry, borrowed.
+    fn parts(&self) -> (Option<&str>, DateTime<Utc>, Option<&WriteLog>) {
+        (self.if_match.as_deref(), self.now, self.log.as_ref())
+    }
+}
+
 /// What an update does: a new document (or none when only memberships change) and the
 /// membership changes, in order.
 #[derive(Debug, Default)]
@@ -239,7 +246,7 @@ fn write_members(
     changes: &[MemberChange],
     opts: &WriteOptions,
 ) -> ScimResult<String> {
-    let (if_match, now, log) = (opts.if_match.as_deref(), opts.now, opts.log.as_ref());
+    let (if_match, now, log) = opts.parts();
     let head = select_head(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
     check_if_match(if_match, head.version)?;
     let changed = write_member_changes(c, tenant, rt, id, changes)?;
@@ -479,7 +486,7 @@ fn write_update(
     change: &impl Fn(&StoredResource) -> ScimResult<Update>,
     opts: &WriteOptions,
 ) -> ScimResult<ResourceRow> {
-    let (if_match, now, log) = (opts.if_match.as_deref(), opts.now, opts.log.as_ref());
+    let (if_match, now, log) = opts.parts();
     let plan = match early {
         Some(plan)
             if select_head(c, tenant, rt, id, false)?.map(|h| h.version)
@@ -505,7 +512,7 @@ fn delete_resource(
     id: &str,
     opts: &WriteOptions,
 ) -> ScimResult<()> {
-    let (if_match, now, log) = (opts.if_match.as_deref(), opts.now, opts.log.as_ref());
+    let (if_match, now, log) = opts.parts();
     let current = select_one(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
     check_if_match(if_match, current.version)?;
     let mut members = Sql::new("DELETE FROM members WHERE tenant_id = ");

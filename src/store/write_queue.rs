@@ -121,6 +121,12 @@ fn run(
     }
 }
 
+/// Runs one write's work on the writer thread's connection; a panic is its error.
+fn run_work(work: Work, conn: &mut SqliteConnection) -> Outcome {
+    catch_unwind(AssertUnwindSafe(|| work(&mut Conn::Sqlite(conn))))
+        .unwrap_or_else(|_| Err(ScimError::internal("a write panicked")))
+}
+
 /// Runs `works` in one transaction and answers each. The first runs in the transaction
 /// itself, the others each in a savepoint: SQLite copies every page a write changes inside
 /// a savepoint to the statement journal (and past 64 KiB into a temporary file), which was
@@ -135,8 +141,7 @@ fn run_batch(
     while let Some(first) = works.pop_front() {
         let mut first_failed = false;
         let committed = writer.write_batch(pool, |conn| {
-            let outcome = catch_unwind(AssertUnwindSafe(|| first(&mut Conn::Sqlite(conn))))
-                .unwrap_or_else(|_| Err(ScimError::internal("a write panicked")));
+            let outcome = run_work(first, conn);
             let mut outcomes = match outcome {
                 Ok(value) => vec![Ok(value)],
                 Err(e) => {
@@ -147,10 +152,7 @@ fn run_batch(
             for work in works.drain(..) {
                 // Each later write in a savepoint: one that fails (or panics) is rolled
                 // back alone.
-                let outcome = conn.transaction(|conn| {
-                    catch_unwind(AssertUnwindSafe(|| work(&mut Conn::Sqlite(conn))))
-                        .unwrap_or_else(|_| Err(ScimError::internal("a write panicked")))
-                });
+                let outcome = conn.transaction(|conn| run_work(work, conn));
                 if let Err(e) = &outcome {
                     if !in_transaction(conn) {
                         // SQLite ended the whole transaction on this error (it does on

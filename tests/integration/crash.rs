@@ -140,6 +140,15 @@ impl Server {
         }
     }
 
+    /// SIGTERM (a graceful stop); does not wait.
+    pub fn sigterm(&self) {
+        assert!(Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success());
+    }
+
     /// SIGKILL (`kill -9`), then reap.
     pub fn kill9(&mut self) {
         let _ = Command::new("kill")
@@ -383,6 +392,12 @@ fn get_ok(addr: &str, path: &str, token: &str) -> Value {
     serde_json::from_str(&b).unwrap_or_else(|e| panic!("GET {path}: {e}: {b}"))
 }
 
+/// The ListResponse of `GET {base}/Users?filter=userName eq "{name}"`.
+fn users_named(addr: &str, base: &str, token: &str, name: &str) -> Value {
+    let filter = enc(&format!("userName eq \"{name}\""));
+    get_ok(addr, &format!("{base}/Users?filter={filter}"), token)
+}
+
 /// The crash test on `backend`, its database URL ending in `url_parameters`.
 fn crash_run(backend: Backend, url_parameters: &str) {
     let Some(db) = fresh_db(backend) else {
@@ -464,14 +479,7 @@ fn crash_run(backend: Backend, url_parameters: &str) {
     let a = server.addr.clone();
     let l = sh.ledger.lock().unwrap();
     for (name, id) in &l.users {
-        let r = get_ok(
-            &a,
-            &format!(
-                "{base}/Users?filter={}",
-                enc(&format!("userName eq \"{name}\""))
-            ),
-            &token,
-        );
+        let r = users_named(&a, &base, &token, name);
         assert_eq!(r["totalResults"], 1, "acknowledged user {name} lost: {r}");
         assert_eq!(r["Resources"][0]["id"], id.as_str(), "{name}");
         let u = get_ok(&a, &format!("{base}/Users/{id}"), &token);
@@ -607,12 +615,7 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
     .expect("send the head and half the body");
     s.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
+    server.sigterm();
     // The listener closes: new connections are refused while the request is in flight.
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(&server.addr).is_ok() {
@@ -650,11 +653,11 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
 
     let mut server = Server::spawn(&url, &log);
     server.wait_ready();
-    let filter = enc("userName eq \"in.flight@example.com\"");
-    let found = get_ok(
+    let found = users_named(
         &server.addr,
-        &format!("/scim/v2/{tenant}/Users?filter={filter}"),
+        &format!("/scim/v2/{tenant}"),
         &token,
+        "in.flight@example.com",
     );
     assert_eq!(found["totalResults"], 1, "{found}");
 }
@@ -702,12 +705,7 @@ fn sqlite_exclusive_keeps_other_processes_out_while_serving() {
         );
     }
 
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
+    server.sigterm();
     let status = server.child.wait().expect("wait");
     assert!(status.success(), "exit status {status}");
     let after = cli(db.url(), &["tenant", "create", "--name", "After"]);
@@ -715,11 +713,11 @@ fn sqlite_exclusive_keeps_other_processes_out_while_serving() {
 
     let mut server = Server::spawn(&url, &log);
     server.wait_ready();
-    let filter = enc("userName eq \"kept@example.com\"");
-    let found = get_ok(
+    let found = users_named(
         &server.addr,
-        &format!("/scim/v2/{tenant}/Users?filter={filter}"),
+        &format!("/scim/v2/{tenant}"),
         &token,
+        "kept@example.com",
     );
     assert_eq!(found["totalResults"], 1, "{found}");
 }
