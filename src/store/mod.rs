@@ -769,6 +769,14 @@ mod tests {
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "DEFAULT_MEMSTATUS=0 not in {options:?}"
         );
+        assert!(
+            options.iter().any(|o| o == "THREADSAFE=2"),
+            "THREADSAFE=2 not in {options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "ENABLE_MEMORY_MANAGEMENT in {options:?}"
+        );
         // Past SQLite's default of 64 KiB, large statement journals failed with SQLITE_FULL
         // (`.cargo/config.toml`).
         assert!(
