@@ -6,10 +6,14 @@
 //! anyway), so "exactly one default" and "a used company cannot be deleted" hold even
 //! under concurrent console requests.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::QueryableByName;
 
+use super::configuration_cache::TenantConfigurations;
 use super::filter_sql::format_timestamp;
 use super::sql::{Count, Sql};
 use super::{Conn, Store};
@@ -375,7 +379,7 @@ impl Store {
             id: uuid::Uuid::new_v4().to_string(),
             name: name.to_string(),
         };
-        self.write(|c| {
+        self.write_catalog(|c| {
             let mut q = Sql::new("INSERT INTO ");
             q.push(catalog.table())
                 .push(" (tenant_id, id, name, name_folded) VALUES (")
@@ -409,7 +413,7 @@ impl Store {
             )));
         }
         let n = self
-            .write(|c| {
+            .write_catalog(|c| {
                 let mut q = Sql::new("UPDATE ");
                 q.push(catalog.table())
                     .push(" SET name = ")
@@ -440,7 +444,7 @@ impl Store {
         catalog: Catalog,
         id: &str,
     ) -> ScimResult<NamedRecord> {
-        self.write(|c| {
+        self.write_catalog(|c| {
             lock_tenant(c, tenant)?;
             let record = find_named(c, tenant, catalog, id)?
                 .ok_or_else(|| ScimError::not_found(format!("{} not found", catalog.noun())))?;
@@ -496,7 +500,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> ScimResult<ConfigurationRecord> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.write(|c| {
+        self.write_catalog(|c| {
             lock_tenant(c, tenant)?;
             let input = validate(c, tenant, input, None)?;
             let is_default = input.is_default || count_configurations(c, tenant)? == 0;
@@ -547,7 +551,7 @@ impl Store {
         id: &str,
         input: &ConfigurationInput,
     ) -> ScimResult<ConfigurationRecord> {
-        self.write(|c| {
+        self.write_catalog(|c| {
             lock_tenant(c, tenant)?;
             let mut cond = Sql::new("c.id = ");
             cond.text(id);
@@ -599,7 +603,7 @@ impl Store {
 
     /// Makes this configuration the tenant's only default.
     pub fn set_default_configuration(&self, tenant: &str, id: &str) -> ScimResult<String> {
-        self.write(|c| {
+        self.write_catalog(|c| {
             lock_tenant(c, tenant)?;
             let mut q = Sql::new("SELECT name FROM configurations WHERE tenant_id = ");
             q.text(tenant).push(" AND id = ").text(id);
@@ -616,7 +620,7 @@ impl Store {
     /// remaining configuration becomes the default. Returns the deleted configuration's name.
     /// Users keep what was applied to them.
     pub fn delete_configuration(&self, tenant: &str, id: &str) -> ScimResult<String> {
-        self.write(|c| {
+        self.write_catalog(|c| {
             lock_tenant(c, tenant)?;
             let mut cond = Sql::new("c.id = ");
             cond.text(id);
@@ -647,23 +651,28 @@ impl Store {
         configuration_filter: Option<&str>,
     ) -> ScimResult<Option<AppliedConfiguration>> {
         let folded = configuration_filter.map(fold).filter(|f| !f.is_empty());
-        self.read(|c| {
-            if let Some(f) = folded {
-                let mut cond = Sql::new("c.filter_folded = ");
-                cond.text(f);
-                if let Some(found) = load_configurations(c, tenant, Some(&cond))?
-                    .into_iter()
-                    .next()
-                {
-                    return Ok(Some(found.applied()));
-                }
+        let found = match self.configuration_cache.get(tenant, Instant::now()) {
+            Ok(found) => found,
+            Err(generation) => {
+                let records = self.read(|c| load_configurations(c, tenant, None))?;
+                let found = Arc::new(TenantConfigurations::new(records.into_iter().map(|r| {
+                    let applied = r.applied();
+                    (r.filter.as_deref().map(fold), r.is_default, applied)
+                })));
+                self.configuration_cache
+                    .put(tenant, generation, found.clone(), Instant::now());
+                found
             }
-            let cond = Sql::new("c.is_default <> 0");
-            Ok(load_configurations(c, tenant, Some(&cond))?
-                .into_iter()
-                .next()
-                .map(|r| r.applied()))
-        })
+        };
+        Ok(found.for_user(folded.as_deref()).cloned())
+    }
+
+    /// A write to the tenant's companies, roles or configurations: what a new user is
+    /// given may change, so the configuration cache forgets what it holds once it is done.
+    fn write_catalog<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> ScimResult<R>) -> ScimResult<R> {
+        let result = self.write(f);
+        self.configuration_cache.changed();
+        result
     }
 }
 

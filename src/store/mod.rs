@@ -2,6 +2,7 @@
 //! and PostgreSQL; backend differences sit in [`dialect::Dialect`].
 
 mod checkpoint;
+mod configuration_cache;
 pub mod configurations;
 pub mod console;
 pub mod copy;
@@ -137,6 +138,8 @@ pub struct Store {
     write_queue: Option<std::sync::Arc<write_queue::WriteQueue>>,
     /// Where the pages that clients are paging through go on (seek pagination).
     page_cursors: std::sync::Arc<page_cursors::PageCursors>,
+    /// Each tenant's user configurations, as new users are given them.
+    configuration_cache: std::sync::Arc<configuration_cache::ConfigurationCache>,
 }
 
 /// A connection borrowed for one unit of work (inside a transaction for writes).
@@ -369,6 +372,7 @@ impl Store {
                     checkpointer: Some(std::sync::Arc::new(checkpointer)),
                     write_queue: Some(std::sync::Arc::new(queue)),
                     page_cursors: Default::default(),
+                    configuration_cache: Default::default(),
                 }
             }
             DatabaseUrl::Postgres(url) => {
@@ -386,6 +390,7 @@ impl Store {
                     checkpointer: None,
                     write_queue: None,
                     page_cursors: Default::default(),
+                    configuration_cache: Default::default(),
                 }
             }
         };

@@ -361,6 +361,31 @@ both_backends!(
 );
 
 both_backends!(
+    another_replica_sees_a_configuration_change_within_a_second,
+    |env: TestEnv| async move {
+        // Two stores on one database, as two replicas: each keeps a tenant's configurations
+        // for up to 900 ms; its own changes show at once, the other's within that time.
+        let store = env.store();
+        let replica = Store::open(env.db.url(), 2).expect("second store");
+        let t = env.tenant_id.as_str();
+        let acme = company(store, t, "Acme");
+        let mut first = input("First", &acme, &[]);
+        first.is_default = true;
+        store.add_configuration(t, &first, Utc::now()).unwrap();
+        let name = |s: &Store| s.configuration_for_user(t, None).unwrap().map(|c| c.name);
+        assert_eq!(name(&replica).as_deref(), Some("First"));
+        assert_eq!(name(store).as_deref(), Some("First"));
+
+        let mut second = input("Second", &acme, &[]);
+        second.is_default = true;
+        store.add_configuration(t, &second, Utc::now()).unwrap();
+        assert_eq!(name(store).as_deref(), Some("Second"), "the writer's own store");
+        std::thread::sleep(std::time::Duration::from_millis(950));
+        assert_eq!(name(&replica).as_deref(), Some("Second"), "the other replica");
+    }
+);
+
+both_backends!(
     update_configuration_replaces_roles,
     |env: TestEnv| async move {
         let store = env.store();
