@@ -5,7 +5,8 @@
 //! store, JSON) on top of HTTP on this machine.
 //!
 //! Usage: `cargo run --release --example ceiling -- [LISTEN]` (default 127.0.0.1:8089);
-//! `SCIMD_WORKERS` sets the worker threads as it does for scimd (default: one per core).
+//! `SCIMD_WORKERS` sets the worker threads as it does for scimd (default: scimd's,
+//! [`scimd::server::default_workers`]).
 
 use actix_web::http::header;
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -26,14 +27,16 @@ fn main() -> std::io::Result<()> {
         .ok()
         .and_then(|w| w.parse::<usize>().ok());
     actix_web::rt::System::new().block_on(async move {
-        // As scimd::server::serve: App per worker, 30 s shutdown timeout, optional workers.
-        let mut server = HttpServer::new(|| {
+        // As scimd::server::serve: App per worker, 30 s shutdown timeout, its worker count.
+        let server = HttpServer::new(|| {
             App::new().default_service(web::route().guard(actix_web::guard::Get()).to(fixed))
         })
-        .shutdown_timeout(30);
-        if let Some(w) = workers {
-            server = server.workers(w.max(1));
-        }
+        .shutdown_timeout(30)
+        .workers(
+            workers
+                .unwrap_or_else(scimd::server::default_workers)
+                .max(1),
+        );
         server.bind(&listen)?.run().await
     })
 }

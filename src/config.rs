@@ -29,7 +29,7 @@ pub struct ServeConfig {
     /// Days the provisioning and audit logs are kept.
     #[arg(long, env = "SCIMD_LOG_RETENTION_DAYS", default_value_t = 30)]
     pub log_retention_days: i64,
-    /// HTTP worker threads (default: one per core).
+    /// HTTP worker threads (default: two per core).
     #[arg(long, env = "SCIMD_WORKERS")]
     pub workers: Option<usize>,
 }

@@ -98,9 +98,7 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
     let mut server = HttpServer::new(move || scimd_app!(state.clone()))
         .shutdown_timeout(30)
         .disable_signals();
-    if let Some(w) = config.workers {
-        server = server.workers(w.max(1));
-    }
+    server = server.workers(config.workers.unwrap_or_else(default_workers).max(1));
     let server = server.bind(&config.listen)?.run();
     let handle = server.handle();
     // SIGTERM and SIGINT alike: stop accepting, let in-flight requests finish (30 s at
@@ -115,6 +113,16 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
     let _ = retention.await;
     close(store).await;
     result
+}
+
+/// HTTP worker threads unless configured: two per core (actix's own default is one).
+/// A SQLite read runs on the worker that took the request, and can block it (a page read
+/// from the disk, the WAL index's mutex, a preemption while holding it): with two per core
+/// the other worker of a core serves its connections meanwhile. On 2 cores, 4 workers
+/// against 2: filter 1.18x, GET 1.23x, PATCH and page of 100 within the noise; the bare
+/// actix ceiling gains nothing (docs/performance.md, Finding 17).
+pub fn default_workers() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// How long a stopped server waits for its workers to let go of the database.

@@ -379,9 +379,17 @@ both_backends!(
         let mut second = input("Second", &acme, &[]);
         second.is_default = true;
         store.add_configuration(t, &second, Utc::now()).unwrap();
-        assert_eq!(name(store).as_deref(), Some("Second"), "the writer's own store");
+        assert_eq!(
+            name(store).as_deref(),
+            Some("Second"),
+            "the writer's own store"
+        );
         std::thread::sleep(std::time::Duration::from_millis(950));
-        assert_eq!(name(&replica).as_deref(), Some("Second"), "the other replica");
+        assert_eq!(
+            name(&replica).as_deref(),
+            Some("Second"),
+            "the other replica"
+        );
     }
 );
 
