@@ -737,14 +737,12 @@ async fn update_resource(
     } = update;
     let store = state.store.clone();
     if store.has_write_queue() {
-        let work = store.update_work(tenant_id.clone(), rt, id, opts, change)?;
-        let row = write(state, work).await?;
-        return with_related(&store, &tenant_id, related, row);
+        let work = store.update_work(tenant_id, rt, id, opts, related, change)?;
+        return write(state, work).await;
     }
     blocking(move || {
-        let work = store.update_work(tenant_id.clone(), rt, id, opts, change)?;
-        let row = store.write(work)?;
-        with_related(&store, &tenant_id, related, row)
+        let work = store.update_work(tenant_id, rt, id, opts, related, change)?;
+        store.write(work)
     })
     .await
 }

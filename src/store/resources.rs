@@ -1371,8 +1371,10 @@ impl Store {
 
     /// Read-modify-write of one resource, as a write that owns what it needs (for
     /// [`Store::queued_write`], or [`Store::write`]): `change` sees the current version and
-    /// returns the update; the work returns the resource as stored. `If-Match` mismatch →
-    /// 412. Nothing changes (and the version stays) when the update changes nothing.
+    /// returns the update; the work returns the resource as stored and the memberships
+    /// `related` names, read in the write's transaction (as of its commit, and without a
+    /// read transaction of their own afterwards). `If-Match` mismatch → 412. Nothing changes
+    /// (and the version stays) when the update changes nothing.
     ///
     /// PostgreSQL reads the resource under a row lock and works out the update in its
     /// transaction. SQLite runs one write transaction at a time, so everything that needs no
@@ -1386,10 +1388,20 @@ impl Store {
         rt: &'static ResourceType,
         id: String,
         opts: WriteOptions,
+        related: Related,
         change: impl Fn(&StoredResource) -> ScimResult<Update> + Send + 'static,
-    ) -> ScimResult<impl FnOnce(&mut Conn<'_>) -> ScimResult<ResourceRow> + Send + 'static> {
+    ) -> ScimResult<
+        impl FnOnce(&mut Conn<'_>) -> ScimResult<(ResourceRow, RelatedMap)> + Send + 'static,
+    > {
         let early = self.plan_update_early(&tenant, rt, &id, &change)?;
-        Ok(move |c: &mut Conn<'_>| write_update(c, &tenant, rt, &id, early, &change, &opts))
+        Ok(move |c: &mut Conn<'_>| {
+            let row = write_update(c, &tenant, rt, &id, early, &change, &opts)?;
+            let map = match related {
+                Related::Nothing => RelatedMap::new(),
+                _ => load_related(c, &tenant, related, std::slice::from_ref(&row.id))?,
+            };
+            Ok((row, map))
+        })
     }
 
     /// SQLite: the update worked out against the version read now, outside the write turn

@@ -281,7 +281,7 @@ async fn an_update_planned_on_an_older_version_is_worked_out_again() {
     use std::sync::Arc;
 
     use scimd::error::ScimError;
-    use scimd::store::resources::{StoredResource, Update, WriteOptions};
+    use scimd::store::resources::{Related, StoredResource, Update, WriteOptions};
 
     /// The update that sets one attribute of the resource it is given.
     fn setting(current: &StoredResource, name: &str, value: &str) -> Result<Update, ScimError> {
@@ -309,24 +309,32 @@ async fn an_update_planned_on_an_older_version_is_worked_out_again() {
         let (counted, other_store, other_opts) = (calls.clone(), store.clone(), opts.clone());
         let (other_tenant, other_id) = (tenant.clone(), user_id.clone());
         let work = store
-            .update_work(tenant, rt, user_id, opts, move |current| {
-                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
-                    // Another writer, between this update's planning and its turn.
-                    let other = other_store
-                        .update_work(
-                            other_tenant.clone(),
-                            rt,
-                            other_id.clone(),
-                            other_opts.clone(),
-                            |other| setting(other, "displayName", "Changed In Between"),
-                        )
-                        .expect("the other write planned");
-                    other_store.write(other).expect("the other write");
-                }
-                setting(current, "title", "Planned")
-            })
+            .update_work(
+                tenant,
+                rt,
+                user_id,
+                opts,
+                Related::Nothing,
+                move |current| {
+                    if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                        // Another writer, between this update's planning and its turn.
+                        let other = other_store
+                            .update_work(
+                                other_tenant.clone(),
+                                rt,
+                                other_id.clone(),
+                                other_opts.clone(),
+                                Related::Nothing,
+                                |other| setting(other, "displayName", "Changed In Between"),
+                            )
+                            .expect("the other write planned");
+                        other_store.write(other).expect("the other write");
+                    }
+                    setting(current, "title", "Planned")
+                },
+            )
             .expect("planned");
-        let row = store.write(work).expect("update");
+        let (row, _) = store.write(work).expect("update");
         (row, calls.load(Ordering::SeqCst))
     })
     .await
@@ -346,7 +354,7 @@ async fn a_queued_update_planned_on_an_older_version_is_worked_out_again() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    use scimd::store::resources::{StoredResource, Update, WriteOptions};
+    use scimd::store::resources::{Related, StoredResource, Update, WriteOptions};
 
     let env = TestEnv::new(Backend::Sqlite).await.expect("sqlite env");
     let id = env.create_user("queued@example.com").await;
@@ -365,6 +373,7 @@ async fn a_queued_update_planned_on_an_older_version_is_worked_out_again() {
                 now: chrono::Utc::now(),
                 log: None,
             },
+            Related::Nothing,
             move |current: &StoredResource| {
                 counted.fetch_add(1, Ordering::SeqCst);
                 let mut doc = current.doc.clone();
@@ -385,7 +394,7 @@ async fn a_queued_update_planned_on_an_older_version_is_worked_out_again() {
         )
         .await;
     assert_eq!(other.status, StatusCode::OK, "{}", other.raw);
-    let row = store.queued_write(work).await.expect("queued update");
+    let (row, _) = store.queued_write(work).await.expect("queued update");
     assert_eq!(calls.load(Ordering::SeqCst), 2, "worked out again");
     assert_eq!(row.version, 3);
     let user = env.get_ok(&format!("/Users/{id}")).await;

@@ -332,6 +332,8 @@ both_backends!(
         assert_eq!(r.body["id"], uid.as_str());
         assert_eq!(r.body["active"], false);
         assert_eq!(r.body["meta"]["version"], "W/\"2\"");
+        // The answer shows the user's groups (read in the PATCH's own transaction).
+        assert_eq!(r.body["groups"][0]["value"], gid.as_str(), "{}", r.raw);
         let got = env.get_ok(&format!("/Users/{uid}")).await;
         assert_eq!(got["active"], false);
         assert_eq!(got["groups"][0]["value"], gid.as_str());
