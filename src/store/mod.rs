@@ -576,30 +576,42 @@ where
 mod tests {
     use super::*;
 
+    fn sqlite_file(path: &str, exclusive: bool) -> SqliteFile {
+        SqliteFile {
+            path: path.into(),
+            exclusive,
+        }
+    }
+
+    /// Every one of `n` reads (each on a connection of the pool) finds WAL mode.
+    fn assert_wal_on_connections(store: &Store, n: usize) {
+        for _ in 0..n {
+            let mode = store
+                .read(|c| c.first::<JournalMode>(&Sql::new("PRAGMA journal_mode")))
+                .unwrap()
+                .unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+        }
+    }
+
     #[test]
     fn parses_database_urls() {
-        let file = |path: &str, exclusive| {
-            Ok(DatabaseUrl::Sqlite(SqliteFile {
-                path: path.into(),
-                exclusive,
-            }))
-        };
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://scimd.db"),
-            file("scimd.db", false)
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///var/lib/scimd.db"),
-            file("/var/lib/scimd.db", false)
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///var/lib/scimd.db?exclusive=true"),
-            file("/var/lib/scimd.db", true)
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://scimd.db?exclusive=false"),
-            file("scimd.db", false)
-        );
+        for (url, path, exclusive) in [
+            ("sqlite://scimd.db", "scimd.db", false),
+            ("sqlite:///var/lib/scimd.db", "/var/lib/scimd.db", false),
+            (
+                "sqlite:///var/lib/scimd.db?exclusive=true",
+                "/var/lib/scimd.db",
+                true,
+            ),
+            ("sqlite://scimd.db?exclusive=false", "scimd.db", false),
+        ] {
+            assert_eq!(
+                DatabaseUrl::parse(url),
+                Ok(DatabaseUrl::Sqlite(sqlite_file(path, exclusive))),
+                "{url}"
+            );
+        }
         let unknown = DatabaseUrl::parse("sqlite://scimd.db?mode=ro").unwrap_err();
         assert!(unknown.contains("'mode=ro'"), "{unknown}");
         assert!(DatabaseUrl::parse("sqlite://scimd.db?exclusive=yes").is_err());
@@ -707,13 +719,7 @@ mod tests {
             let found = store.get_tenant(&tenant.id).unwrap().expect("tenant");
             assert_eq!(found.name, tenant.name);
         }
-        for _ in 0..4 {
-            let mode = store
-                .read(|c| c.first::<JournalMode>(&Sql::new("PRAGMA journal_mode")))
-                .unwrap()
-                .unwrap();
-            assert_eq!(mode.journal_mode, "wal");
-        }
+        assert_wal_on_connections(&store, 4);
         assert!(path.exists(), "the file keeps its name: {}", path.display());
         let shm = format!("{}-shm", path.display());
         assert!(!std::path::Path::new(&shm).exists(), "{shm} exists");
@@ -726,17 +732,16 @@ mod tests {
 
     #[test]
     fn an_exclusive_sqlite_target_is_a_file_uri_naming_the_vfs() {
-        let file = |path: &str, exclusive| SqliteFile {
-            path: path.into(),
-            exclusive,
-        };
-        assert_eq!(file("/var/lib/a.db", false).target(), "/var/lib/a.db");
         assert_eq!(
-            file("/var/lib/a.db", true).target(),
+            sqlite_file("/var/lib/a.db", false).target(),
+            "/var/lib/a.db"
+        );
+        assert_eq!(
+            sqlite_file("/var/lib/a.db", true).target(),
             "file:/var/lib/a.db?vfs=unix-excl"
         );
         assert_eq!(
-            file("data/a?b#c%d.db", true).target(),
+            sqlite_file("data/a?b#c%d.db", true).target(),
             "file:data/a%3Fb%23c%25d.db?vfs=unix-excl"
         );
     }
@@ -744,13 +749,7 @@ mod tests {
     #[test]
     fn a_new_sqlite_file_is_in_wal_mode_on_every_connection() {
         let (_dir, store) = sqlite_store(4);
-        for _ in 0..4 {
-            let mode = store
-                .read(|c| c.first::<JournalMode>(&Sql::new("PRAGMA journal_mode")))
-                .unwrap()
-                .unwrap();
-            assert_eq!(mode.journal_mode, "wal");
-        }
+        assert_wal_on_connections(&store, 4);
     }
 
     #[derive(QueryableByName)]

@@ -121,6 +121,13 @@ impl Server {
         Server { child, addr }
     }
 
+    /// Starts scimd on `db_url` and waits until it is ready.
+    pub fn start(db_url: &str, log: &std::path::Path) -> Server {
+        let mut server = Server::spawn(db_url, log);
+        server.wait_ready();
+        server
+    }
+
     /// Waits until `/readyz` answers 200; panics if the process exits or it takes >30 s.
     pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -417,8 +424,7 @@ fn crash_run(backend: Backend, url_parameters: &str) {
 
     let (tenant, token, _) = tenant_with_token(&url);
     let base = format!("/scim/v2/{tenant}");
-    let mut server = Server::spawn(&url, &log);
-    server.wait_ready();
+    let mut server = Server::start(&url, &log);
     let mut groups = Vec::new();
     for g in 0..4 {
         let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
@@ -458,8 +464,7 @@ fn crash_run(backend: Backend, url_parameters: &str) {
         std::thread::sleep(Duration::from_millis(rng.gen_range(50..500)));
         server.kill9();
         done += 1;
-        server = Server::spawn(&url, &log);
-        server.wait_ready();
+        server = Server::start(&url, &log);
         *sh.addr.write().unwrap() = server.addr.clone();
         if started.elapsed() > budget {
             break;
@@ -474,8 +479,7 @@ fn crash_run(backend: Backend, url_parameters: &str) {
 
     // Verify on a freshly restarted server (after one more kill).
     server.kill9();
-    let mut server = Server::spawn(&url, &log);
-    server.wait_ready();
+    let server = Server::start(&url, &log);
     let a = server.addr.clone();
     let l = sh.ledger.lock().unwrap();
     for (name, id) in &l.users {
@@ -593,8 +597,7 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
     let logdir = tempfile::tempdir().expect("temp dir");
     let log = logdir.path().join("server.log");
     let (tenant, token, _) = tenant_with_token(&url);
-    let mut server = Server::spawn(&url, &log);
-    server.wait_ready();
+    let mut server = Server::start(&url, &log);
 
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -651,8 +654,7 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
         "the write-ahead log outlived the server"
     );
 
-    let mut server = Server::spawn(&url, &log);
-    server.wait_ready();
+    let server = Server::start(&url, &log);
     let found = users_named(
         &server.addr,
         &format!("/scim/v2/{tenant}"),
@@ -673,8 +675,7 @@ fn sqlite_exclusive_keeps_other_processes_out_while_serving() {
     let logdir = tempfile::tempdir().expect("temp dir");
     let log = logdir.path().join("server.log");
     let (tenant, token, _) = tenant_with_token(&url);
-    let mut server = Server::spawn(&url, &log);
-    server.wait_ready();
+    let mut server = Server::start(&url, &log);
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "kept@example.com",
@@ -711,8 +712,7 @@ fn sqlite_exclusive_keeps_other_processes_out_while_serving() {
     let after = cli(db.url(), &["tenant", "create", "--name", "After"]);
     assert!(after["tenant_id"].is_string(), "{after}");
 
-    let mut server = Server::spawn(&url, &log);
-    server.wait_ready();
+    let server = Server::start(&url, &log);
     let found = users_named(
         &server.addr,
         &format!("/scim/v2/{tenant}"),
