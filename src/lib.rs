@@ -22,5 +22,6 @@ pub mod store;
 pub mod sync;
 pub mod timestamp;
 pub mod token;
+pub mod ttl_cache;
 
 pub use error::{ScimError, ScimResult, ScimType};

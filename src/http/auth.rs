@@ -14,6 +14,7 @@ use super::{blocking, header_str, AppState};
 use crate::error::ScimError;
 use crate::store::tenants::{Tenant, TokenRecord};
 use crate::token;
+use crate::ttl_cache::{TtlCache, WITHIN_A_SECOND};
 
 /// How often a token's last-used time is written at most.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
@@ -80,8 +81,8 @@ async fn authenticate_inner(
     let parsed = token::parse(presented).ok_or_else(ScimError::unauthorized)?;
     let now = state.now();
     let credential = match state.auth_cache.get(parsed.id, Instant::now()) {
-        Some(hit) => hit,
-        None => {
+        Ok(hit) => hit,
+        Err(generation) => {
             let store = state.store.clone();
             let id = parsed.id.to_string();
             let settings = state.settings.clone();
@@ -101,7 +102,7 @@ async fn authenticate_inner(
             let found = Arc::new(found);
             state
                 .auth_cache
-                .put(parsed.id, found.clone(), Instant::now());
+                .put(parsed.id, generation, found.clone(), Instant::now());
             found
         }
     };
@@ -157,43 +158,13 @@ async fn touch(state: &AppState, token_id: &str, now: chrono::DateTime<chrono::U
     }
 }
 
-/// Verified token rows and their tenants, kept at most [`AUTH_CACHE_TTL`]: a revocation, an
-/// expiry or a provisioning switch made through any replica is seen within that time.
-/// Holds digests only, never a secret.
-#[derive(Debug, Default)]
-pub struct AuthCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (Instant, Arc<Credential>)>>,
-}
+/// Verified token rows and their tenants, kept at most [`WITHIN_A_SECOND`]: a revocation,
+/// an expiry or a provisioning switch made through any replica is seen within that time.
+/// Holds digests only, never a secret. The console clears it after a change made in this
+/// process, so that its own effects show at once.
+pub type AuthCache = TtlCache<Arc<Credential>>;
 
-/// How long a token lookup is reused (DESIGN.md: revocation within one second).
-pub const AUTH_CACHE_TTL: Duration = Duration::from_millis(900);
-const AUTH_CACHE_MAX: usize = 10_000;
-
-impl AuthCache {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Instant, Arc<Credential>)>>
-    {
-        crate::sync::lock(&self.entries)
-    }
-
-    pub fn get(&self, token_id: &str, now: Instant) -> Option<Arc<Credential>> {
-        let map = self.lock();
-        let (at, credential) = map.get(token_id)?;
-        (now.saturating_duration_since(*at) < AUTH_CACHE_TTL).then(|| credential.clone())
-    }
-
-    pub fn put(&self, token_id: &str, credential: Arc<Credential>, now: Instant) {
-        let mut map = self.lock();
-        if map.len() >= AUTH_CACHE_MAX {
-            map.retain(|_, (at, _)| now.saturating_duration_since(*at) < AUTH_CACHE_TTL);
-        }
-        map.insert(token_id.to_string(), (now, credential));
-    }
-
-    /// Forgets everything (the console calls it after a change made in this process, so
-    /// that its own effects show at once).
-    pub fn clear(&self) {
-        self.lock().clear();
-    }
+/// An empty [`AuthCache`].
+pub fn auth_cache() -> AuthCache {
+    TtlCache::new(WITHIN_A_SECOND, 10_000)
 }

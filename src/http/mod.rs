@@ -44,7 +44,7 @@ impl AppState {
         AppState {
             store,
             rate_limiter: rate_limit::RateLimiter::new(settings.limits),
-            auth_cache: Arc::new(auth::AuthCache::default()),
+            auth_cache: Arc::new(auth::auth_cache()),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             settings: Arc::new(settings),
             clock: Arc::new(Utc::now),

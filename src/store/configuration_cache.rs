@@ -2,22 +2,24 @@
 //! time: every `POST /Users` applies one (the matching one, else the default), and reading
 //! them took a read transaction and a statement per created user.
 //!
-//! An entry lives at most [`TTL`], as a verified token does (DESIGN.md: replicas may not
-//! disagree for longer than a second), so a change made through another replica is seen
-//! within that time. A change made through this process's store forgets every entry at
-//! once, and a lookup that began before such a change does not keep what it read.
+//! An entry lives at most [`WITHIN_A_SECOND`], as a verified token does (DESIGN.md:
+//! replicas may not disagree for longer than a second), so a change made through another
+//! replica is seen within that time. A change made through this process's store clears the
+//! cache at once, and a lookup that began before it does not keep what it read.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use crate::configuration::AppliedConfiguration;
+use crate::ttl_cache::{TtlCache, WITHIN_A_SECOND};
 
-/// How long a tenant's configurations are reused.
-pub const TTL: Duration = Duration::from_millis(900);
+/// The tenants' configurations, by tenant id.
+pub type ConfigurationCache = TtlCache<Arc<TenantConfigurations>>;
 
-/// At most this many tenants are kept.
-const CAPACITY: usize = 10_000;
+/// An empty [`ConfigurationCache`] (at most 10 000 tenants).
+pub fn configuration_cache() -> ConfigurationCache {
+    TtlCache::new(WITHIN_A_SECOND, 10_000)
+}
 
 /// What a new user of one tenant may be given: the configuration whose filter (folded)
 /// the user names, else the default one.
@@ -55,58 +57,6 @@ impl TenantConfigurations {
     }
 }
 
-#[derive(Default)]
-struct Entries {
-    /// Bumped by every change: a lookup that read the store under an older generation
-    /// does not keep what it read.
-    generation: u64,
-    tenants: HashMap<String, (Instant, Arc<TenantConfigurations>)>,
-}
-
-#[derive(Default)]
-pub struct ConfigurationCache {
-    entries: Mutex<Entries>,
-}
-
-impl ConfigurationCache {
-    /// The tenant's configurations if read less than [`TTL`] ago, and the generation to
-    /// [`put`](Self::put) a fresh read under otherwise.
-    pub fn get(&self, tenant: &str, now: Instant) -> Result<Arc<TenantConfigurations>, u64> {
-        let entries = crate::sync::lock(&self.entries);
-        match entries.tenants.get(tenant) {
-            Some((at, found)) if now.saturating_duration_since(*at) < TTL => Ok(found.clone()),
-            _ => Err(entries.generation),
-        }
-    }
-
-    /// Keeps what was read under `generation`, unless a change came in since.
-    pub fn put(
-        &self,
-        tenant: &str,
-        generation: u64,
-        found: Arc<TenantConfigurations>,
-        now: Instant,
-    ) {
-        let mut entries = crate::sync::lock(&self.entries);
-        if entries.generation != generation {
-            return;
-        }
-        if entries.tenants.len() >= CAPACITY {
-            entries
-                .tenants
-                .retain(|_, (at, _)| now.saturating_duration_since(*at) < TTL);
-        }
-        entries.tenants.insert(tenant.to_string(), (now, found));
-    }
-
-    /// Forgets everything: a company, role or configuration changed.
-    pub fn changed(&self) {
-        let mut entries = crate::sync::lock(&self.entries);
-        entries.generation += 1;
-        entries.tenants.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,26 +86,5 @@ mod tests {
         let none = TenantConfigurations::new([(Some("x".to_string()), false, applied("X"))]);
         assert!(none.for_user(None).is_none());
         assert!(none.for_user(Some("y")).is_none());
-    }
-
-    #[test]
-    fn an_entry_expires_and_a_change_forgets_it_and_refuses_older_reads() {
-        let cache = ConfigurationCache::default();
-        let t0 = Instant::now();
-        let generation = cache.get("t", t0).unwrap_err();
-        cache.put("t", generation, Arc::default(), t0);
-        assert!(cache.get("t", t0 + TTL / 2).is_ok());
-        assert!(cache.get("t", t0 + TTL).is_err());
-        assert!(cache.get("other", t0).is_err());
-
-        // A read that began before a change is not kept; one after it is.
-        let before = cache.get("u", t0).unwrap_err();
-        cache.changed();
-        assert!(cache.get("t", t0).is_err(), "a change forgets every tenant");
-        cache.put("u", before, Arc::default(), t0);
-        assert!(cache.get("u", t0).is_err());
-        let after = cache.get("u", t0).unwrap_err();
-        cache.put("u", after, Arc::default(), t0);
-        assert!(cache.get("u", t0).is_ok());
     }
 }

@@ -671,7 +671,7 @@ impl Store {
     /// given may change, so the configuration cache forgets what it holds once it is done.
     fn write_catalog<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> ScimResult<R>) -> ScimResult<R> {
         let result = self.write(f);
-        self.configuration_cache.changed();
+        self.configuration_cache.clear();
         result
     }
 }

@@ -372,7 +372,9 @@ impl Store {
                     checkpointer: Some(std::sync::Arc::new(checkpointer)),
                     write_queue: Some(std::sync::Arc::new(queue)),
                     page_cursors: Default::default(),
-                    configuration_cache: Default::default(),
+                    configuration_cache: std::sync::Arc::new(
+                        configuration_cache::configuration_cache(),
+                    ),
                 }
             }
             DatabaseUrl::Postgres(url) => {
@@ -390,7 +392,9 @@ impl Store {
                     checkpointer: None,
                     write_queue: None,
                     page_cursors: Default::default(),
-                    configuration_cache: Default::default(),
+                    configuration_cache: std::sync::Arc::new(
+                        configuration_cache::configuration_cache(),
+                    ),
                 }
             }
         };
