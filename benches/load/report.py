@@ -8,18 +8,33 @@ import sys
 
 res_path, rss_path, small, large, sizes, desc = sys.argv[1:7]
 sizes = sizes.split()
-rows = {}
+
+
+def num(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+# A scenario measured in several rounds has a row per round, in the order run.
+rounds = {}
 for line in open(res_path):
     f = line.rstrip("\n").split("\t")
     if len(f) < 8:
         continue
     server, scen, req, secs, rate, p50, p99, bad = f[:8]
-    def num(x):
-        try:
-            return float(x)
-        except ValueError:
-            return None
-    rows[(server, scen)] = dict(req=num(req), rate=num(rate), p50=num(p50), p99=num(p99), bad=bad)
+    rounds.setdefault((server, scen), []).append(
+        dict(req=num(req), rate=num(rate), p50=num(p50), p99=num(p99), bad=bad))
+
+
+def median_round(rs):
+    """The round of median req/s (the lower middle one of an even count)."""
+    ranked = sorted(rs, key=lambda r: r["rate"] or 0)
+    return ranked[(len(ranked) - 1) // 2]
+
+
+rows = {key: median_round(rs) for key, rs in rounds.items()}
 
 SCIMD = ["scimd-sqlite", "scimd-sqlite-excl", "scimd-pg"]
 PEERS = ["scimmy", "scim2-server"]
@@ -79,6 +94,20 @@ for scen, label in SCENARIOS:
 if ceiling:
     c = rows[("ceiling", "fixed")]
     print(f"| bare GET, fixed JSON body | ceiling | {fmt(c['rate'])} | {fmt(c['p50'], 2)} | {fmt(c['p99'], 2)} | {c['bad']} | | 100% | |")
+
+n_rounds = max((len(rs) for (s, sc), rs in rounds.items() if sc in ("filter", "fixed")), default=1)
+if n_rounds > 1:
+    print(f"\nfilter, GET, PATCH, page and the ceiling above are each server's median of {n_rounds} "
+          "interleaved rounds; every round's req/s, in the order run:\n")
+    print("| server | " + " | ".join(["filter", "get", "patch", "page", "ceiling"]) + " |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for server in SCIMD + PEERS + ["ceiling"]:
+        cells = []
+        for scen in ["filter", "get", "patch", "page", "fixed"]:
+            rs = rounds.get((server, scen), [])
+            cells.append(" / ".join(fmt(r["rate"]) for r in rs))
+        if any(cells):
+            print(f"| {server} | " + " | ".join(cells) + " |")
 
 print("\nPeak RSS (VmHWM at the end of each server's run):\n")
 print("| server | peak RSS MiB | target |")

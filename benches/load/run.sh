@@ -2,15 +2,20 @@
 # Side-by-side SCIM load benchmark, in one run on this machine (see docs/performance.md).
 #
 #   benches/load/run.sh            full run (~13 min on 2 cores)
-#   QUICK=1 benches/load/run.sh    smoke run (~3 min: N=1000, DURATION=5s, small scale run)
+#   QUICK=1 benches/load/run.sh    smoke run (~3 min: N=1000, DURATION=5s, 2 rounds of 3s, small scale run)
 #
-# Servers, one at a time (started, loaded, peak RSS read from /proc/PID/status VmHWM, stopped):
-#   scimd-sqlite, scimd-sqlite-excl (the same with ?exclusive=true: the file kept to the server),
-#   scimd-pg (fresh database, dropped afterwards), scimmy and scim2-server (peers,
-#   via $TOOLS/start_peer.sh), ceiling (examples/ceiling.rs: bare actix-web, fixed JSON body).
+# Servers: scimd-sqlite, scimd-sqlite-excl (the same with ?exclusive=true: the file kept to the
+#   server), scimd-pg (fresh database, dropped afterwards), scimmy and scim2-server (peers, via
+#   $TOOLS/start_peer.sh), ceiling (examples/ceiling.rs: bare actix-web, fixed JSON body).
+# Every server is started and seeded first and kept running (idle while the others are
+# measured); then the steady scenarios run in ROUNDS interleaved rounds (each round runs every
+# server in turn, starting one server further on each time), so that the machine's drift over
+# the run falls on all servers alike, and the report takes each server's median round. Then,
+# one server at a time: member churn, the sync, peak RSS (/proc/PID/status VmHWM), stop.
 # Scenarios per SCIM server:
-#   seed (POST N users), filter (userName eq), get (by id), patch (replace displayName),
-#   page (100 per page)            -- $TOOLS/load.sh, CONNS connections, DURATION each
+#   seed (POST N users)
+#   filter (userName eq), get (by id), patch (replace displayName), page (100 per page)
+#                                  -- $TOOLS/load.sh, CONNS connections, ROUND_DURATION a round
 #   member (group of 10: add one member / remove it, one PATCH each; 5 in flight)
 #   sync-users (Entra initial sync: for each of SYNC_N new users GET filter userName eq, then
 #   POST; 5 in flight), sync-groups (SYNC_GROUPS groups POSTed empty, then one PATCH per
@@ -20,8 +25,8 @@
 # Prints one table (scimd as a ratio to the best peer and to the ceiling), peak RSS, the scale
 # ratios and the member-size ratios; everything is also kept under OUT_DIR.
 #
-# Env: QUICK, N, DURATION, CONNS, THREADS, SYNC_N, SYNC_GROUPS, SYNC_MEMBERS, SCALE_SMALL,
-#      SCALE_LARGE, MEMBER_SIZES, SCALE_DBS ("sqlite postgres"), SERVERS (all six),
+# Env: QUICK, N, DURATION (member churn, scale run), ROUNDS (3), ROUND_DURATION (4s), CONNS,
+#      THREADS, SYNC_N, SYNC_GROUPS, SYNC_MEMBERS, SCALE_SMALL, SCALE_LARGE, MEMBER_SIZES, SCALE_DBS ("sqlite postgres"), SERVERS (all six),
 #      PG_URL (postgres://postgres@127.0.0.1:5432), TOOLS (/work/shared/tools),
 #      SCIMD_BIN / CEILING_BIN (default: cargo build --release into $CARGO_TARGET_DIR),
 #      SCIMD_WORKERS (both scimd and the ceiling), SCIMD_LOG (scimd's log level, default info),
@@ -35,9 +40,12 @@ if [ -n "${QUICK:-}" ]; then
   N=${N:-1000}; DURATION=${DURATION:-5s}; SYNC_N=${SYNC_N:-200}; SYNC_GROUPS=${SYNC_GROUPS:-4}
   SYNC_MEMBERS=${SYNC_MEMBERS:-25}; SCALE_SMALL=${SCALE_SMALL:-1000}; SCALE_LARGE=${SCALE_LARGE:-5000}
   MEMBER_SIZES=${MEMBER_SIZES:-10 1000 5000}; SCALE_DBS=${SCALE_DBS:-sqlite}
+  ROUNDS=${ROUNDS:-2}; ROUND_DURATION=${ROUND_DURATION:-3s}
 fi
 N=${N:-10000}
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+ROUND_DURATION=${ROUND_DURATION:-4s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 SYNC_N=${SYNC_N:-1000}
@@ -136,11 +144,12 @@ settle() {
 # ---- measurement helpers ---------------------------------------------------------------------
 # record SERVER SCENARIO "requests secs req_s p50 p99 non2xx"
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$(echo "$3" | tr ' ' '\t')" >>"$RES"; }
-# load_sh SERVER BASE TOKEN N SCENARIOS [USERS_TSV] → out dir $OUT_DIR/SERVER.load[.tag]
+# load_sh SERVER BASE TOKEN N SCENARIOS [USERS_TSV] [TAG] [DIR_SUFFIX] [DURATION]
+#   → rows "SCENARIO[TAG]", out dir $OUT_DIR/SERVER.load[TAG][DIR_SUFFIX]
 load_sh() {
-  local server=$1 base=$2 tok=$3 n=$4 scen=$5 users=${6:-} tag=${7:-} dir
-  dir=$OUT_DIR/$server.load$tag; mkdir -p "$dir"
-  OUT_DIR=$dir DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS SCENARIOS="$scen" USERS_TSV=$users \
+  local server=$1 base=$2 tok=$3 n=$4 scen=$5 users=${6:-} tag=${7:-} suffix=${8:-} secs=${9:-$DURATION} dir
+  dir=$OUT_DIR/$server.load$tag$suffix; mkdir -p "$dir"
+  OUT_DIR=$dir DURATION=$secs CONNS=$CONNS THREADS=$THREADS SCENARIOS="$scen" USERS_TSV=$users \
     "$TOOLS/load.sh" "$base" "$tok" "$n" >"$dir/table.txt" 2>"$dir/log.txt" || { log "load.sh failed on $server: $(tail -n 3 "$dir/log.txt")"; return 1; }
   tail -n +2 "$dir/results.tsv" | while IFS=$'\t' read -r sc rq secs rate p50 p99 _ non _; do
     [ "$sc" = "seed(POST)" ] && sc=seed
@@ -208,14 +217,29 @@ for i in range(0, len(ids), 1000):
 }
 
 # ---- the SCIM scenarios of one server --------------------------------------------------------
-scim_suite() {  # SERVER BASE TOKEN
+seed_suite() {  # SERVER BASE TOKEN → $OUT_DIR/SERVER.users.tsv
   local server=$1 base=$2 tok=$3
-  log "$server: seed $N users, then filter get patch page ($DURATION each)"
+  log "$server: seed $N users"
   load_sh "$server" "$base" "$tok" "$N" " "
-  local users=$OUT_DIR/$server.users.tsv
-  cp "$LOADDIR/users.tsv" "$users"
+  cp "$LOADDIR/users.tsv" "$OUT_DIR/$server.users.tsv"
   analyze "$server"
-  load_sh "$server" "$base" "$tok" 0 "filter get patch page" "$users"
+}
+steady_round() {  # SERVER BASE TOKEN ROUND
+  local server=$1 base=$2 tok=$3 round=$4
+  log "$server: round $round: filter get patch page ($ROUND_DURATION each)"
+  load_sh "$server" "$base" "$tok" 0 "filter get patch page" "$OUT_DIR/$server.users.tsv" "" ".round$round" "$ROUND_DURATION"
+}
+ceiling_round() {  # PORT ROUND
+  local port=$1 round=$2 out=$OUT_DIR/ceiling.round$2.out line
+  log "ceiling: round $round: GET fixed body ($ROUND_DURATION)"
+  wrk -t"$THREADS" -c"$CONNS" -d"$ROUND_DURATION" --timeout 10s --latency -s "$HERE/member.lua" \
+    "http://127.0.0.1:$port" -- "" x fixed /Users >"$out" 2>&1 || true
+  line=$(grep -E '^RESULT' "$out" | head -n 1 || true)
+  if [ -n "$line" ]; then record ceiling fixed "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
+}
+write_suite() {  # SERVER BASE TOKEN: member churn and the Entra-style sync
+  local server=$1 base=$2 tok=$3
+  local users=$OUT_DIR/$server.users.tsv
   # member: a group of the first 10 seeded users; the churn uses the last $EXTRAS users
   log "$server: member add/remove on a group of 10"
   local first10; mapfile -t first10 < <(head -n 10 "$users" | cut -f2)
@@ -236,41 +260,60 @@ scim_suite() {  # SERVER BASE TOKEN
 
 # ---- main comparison ---------------------------------------------------------------------------
 MACHINE="nproc $(nproc); $(free -m | awk '/^Mem:/ {print "mem total "$2" MiB, available "$7" MiB"}'); $(uname -srm)"
-log "out=$OUT_DIR  N=$N DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS  $MACHINE"
+log "out=$OUT_DIR  N=$N DURATION=$DURATION ROUNDS=$ROUNDS ROUND_DURATION=$ROUND_DURATION CONNS=$CONNS THREADS=$THREADS  $MACHINE"
 : >"$OUT_DIR/rss.tsv"
+declare -A S_BASE S_TOK S_PID S_PORT S_DB
+ORDER=()
+# 1. start and seed every server; they stay up (idle) while the others are measured
 for server in $SERVERS; do
   case $server in
     scimd-sqlite|scimd-sqlite-excl|scimd-pg)
       kind=sqlite; [ "$server" = scimd-pg ] && kind=postgres
       new_db "$kind" "$server"
+      S_DB[$server]=$DBURL
       [ "$server" = scimd-sqlite-excl ] && DBURL="$DBURL?exclusive=true"
       start_scimd "$server" "$DBURL"
-      scim_suite "$server" "$BASE" "$TOK"
-      printf '%s\t%s\n' "$server" "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
-      stop_pid "$PID"; drop_db "$kind"
+      S_BASE[$server]=$BASE; S_TOK[$server]=$TOK; S_PID[$server]=$PID
+      seed_suite "$server" "$BASE" "$TOK"
       ;;
     scimmy|scim2-server)
       port=$(free_port)
       BASE=$(TOKEN=$PEER_TOKEN "$TOOLS/start_peer.sh" "$server" "$port")
       PEERS+=("$server:$port")
-      PID=$(cat "${PEERS_DIR:-/tmp/peers}/run/$server-$port.pid")
-      scim_suite "$server" "$BASE" "$PEER_TOKEN"
-      printf '%s\t%s\n' "$server" "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
-      "$TOOLS/start_peer.sh" "$server" "$port" stop 2>/dev/null || true
+      S_BASE[$server]=$BASE; S_TOK[$server]=$PEER_TOKEN; S_PORT[$server]=$port
+      S_PID[$server]=$(cat "${PEERS_DIR:-/tmp/peers}/run/$server-$port.pid")
+      seed_suite "$server" "$BASE" "$PEER_TOKEN"
       ;;
     ceiling)
       port=$(free_port)
       "$CEILING_BIN" "127.0.0.1:$port" >"$OUT_DIR/ceiling.log" 2>&1 </dev/null &
       PID=$!; PIDS+=("$PID")
       for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/x" >/dev/null && break; sleep 0.1; done
-      log "ceiling: GET fixed body ($DURATION)"
-      wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s --latency -s "$HERE/member.lua" \
-        "http://127.0.0.1:$port" -- "" x fixed /Users >"$OUT_DIR/ceiling.out" 2>&1 || true
-      line=$(grep -E '^RESULT' "$OUT_DIR/ceiling.out" | head -n 1 || true)
-      [ -n "$line" ] && record ceiling fixed "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"
-      printf '%s\t%s\n' ceiling "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
-      stop_pid "$PID"
+      S_PID[$server]=$PID; S_PORT[$server]=$port
       ;;
+    *) echo "unknown server $server" >&2; exit 2 ;;
+  esac
+  ORDER+=("$server")
+done
+# 2. the steady scenarios in interleaved rounds, each round starting one server further on
+for round in $(seq 1 "$ROUNDS"); do
+  for i in "${!ORDER[@]}"; do
+    server=${ORDER[$(( (i + round - 1) % ${#ORDER[@]} ))]}
+    if [ "$server" = ceiling ]; then
+      ceiling_round "${S_PORT[ceiling]}" "$round"
+    else
+      steady_round "$server" "${S_BASE[$server]}" "${S_TOK[$server]}" "$round"
+    fi
+  done
+done
+# 3. one server at a time: member churn and the sync, then its peak RSS, then it stops
+for server in "${ORDER[@]}"; do
+  [ "$server" = ceiling ] || write_suite "$server" "${S_BASE[$server]}" "${S_TOK[$server]}"
+  printf '%s\t%s\n' "$server" "$(hwm_kib "${S_PID[$server]}")" >>"$OUT_DIR/rss.tsv"
+  case $server in
+    scimmy|scim2-server) "$TOOLS/start_peer.sh" "$server" "${S_PORT[$server]}" stop 2>/dev/null || true ;;
+    scimd-pg) stop_pid "${S_PID[$server]}"; DBURL=${S_DB[$server]}; drop_db postgres ;;
+    *) stop_pid "${S_PID[$server]}" ;;
   esac
 done
 
@@ -304,6 +347,6 @@ done
 
 # ---- report ----------------------------------------------------------------------------------
 python3 "$HERE/report.py" "$RES" "$OUT_DIR/rss.tsv" "$SCALE_SMALL" "$SCALE_LARGE" "$MEMBER_SIZES" \
-  "N=$N DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS SYNC_N=$SYNC_N SYNC_GROUPS=$SYNC_GROUPS SYNC_MEMBERS=$SYNC_MEMBERS | $MACHINE | $(date -u +%FT%TZ)" \
+  "N=$N DURATION=$DURATION ROUNDS=$ROUNDS ROUND_DURATION=$ROUND_DURATION CONNS=$CONNS THREADS=$THREADS SYNC_N=$SYNC_N SYNC_GROUPS=$SYNC_GROUPS SYNC_MEMBERS=$SYNC_MEMBERS | $MACHINE | $(date -u +%FT%TZ)" \
   | tee "$OUT_DIR/report.md"
 log "results in $OUT_DIR (report.md, results.tsv, per-server logs)"
