@@ -1396,10 +1396,7 @@ impl Store {
         let early = self.plan_update_early(&tenant, rt, &id, &change)?;
         Ok(move |c: &mut Conn<'_>| {
             let row = write_update(c, &tenant, rt, &id, early, &change, &opts)?;
-            let map = match related {
-                Related::Nothing => RelatedMap::new(),
-                _ => load_related(c, &tenant, related, std::slice::from_ref(&row.id))?,
-            };
+            let map = load_related(c, &tenant, related, std::slice::from_ref(&row.id))?;
             Ok((row, map))
         })
     }
