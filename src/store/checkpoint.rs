@@ -20,6 +20,11 @@
 //!   the load lasted (148 MiB in an Entra sync of 10 000 users), and readers look pages up
 //!   in it.
 //!
+//! Once writes stop for [`IDLE`], a `TRUNCATE` checkpoint (between batches, like `RESTART`)
+//! copies what is left and cuts the log file to zero bytes. SQLite never shrinks the file
+//! otherwise: it starts the log over at its beginning and keeps the file at its largest size
+//! (60-80 MiB after an Entra sync) for as long as the database is open.
+//!
 //! SQLite's own automatic checkpoint stays on as a backstop, at [`BACKSTOP_PAGES`], should
 //! this thread fall behind.
 
@@ -44,6 +49,9 @@ pub const RESTART_FRAMES: i32 = 4096;
 /// How long a `RESTART` checkpoint waits for readers (its connection's busy timeout);
 /// writers wait as long.
 pub const RESTART_WAIT: Duration = Duration::from_millis(20);
+
+/// How long writes must have stopped before the log file is cut to zero bytes.
+pub const IDLE: Duration = Duration::from_secs(1);
 
 /// SQLite's automatic checkpoint on every connection (`PRAGMA wal_autocheckpoint`, pages):
 /// only reached when [`Checkpointer`] falls behind (SQLite's default is 1 000).
@@ -131,17 +139,39 @@ impl Drop for Checkpointer {
 }
 
 fn run(shared: &Shared, writer: &GroupCommit, conn: &mut SqliteConnection) {
+    // Whether the log file may hold frames (or its size) since the last TRUNCATE.
+    let mut truncate_due = false;
     loop {
         {
             let mut signal = lock(&shared.signal);
+            let mut idle_since = Instant::now();
             while !signal.committed && !signal.stop {
-                signal = wait(&shared.wake, signal);
+                if !truncate_due {
+                    signal = wait(&shared.wake, signal);
+                    continue;
+                }
+                let left = IDLE.saturating_sub(idle_since.elapsed());
+                if !left.is_zero() {
+                    signal = wait_timeout(&shared.wake, signal, left);
+                    continue;
+                }
+                // Writes stopped: cut the log file (not under the signal's lock, which
+                // committing writers take). Not done when a batch is open or readers
+                // outlast the wait: tried again after another IDLE without writes.
+                drop(signal);
+                truncate_due = writer
+                    .between_batches(|| checkpoint(conn, Mode::Truncate))
+                    .flatten()
+                    .is_none_or(|log| log != 0);
+                idle_since = Instant::now();
+                signal = lock(&shared.signal);
             }
             if signal.stop {
                 return;
             }
             signal.committed = false;
         }
+        truncate_due = true;
         if checkpoint(conn, Mode::Passive).is_some_and(|log| log > RESTART_FRAMES) {
             // `None` when a batch is open: the next round tries again.
             writer.between_batches(|| checkpoint(conn, Mode::Restart));
@@ -173,6 +203,8 @@ enum Mode {
     /// Copies everything, waiting (busy timeout) for writers and for readers of older
     /// snapshots, so that the next writer starts the log over.
     Restart,
+    /// As `Restart`, and cuts the log file to zero bytes.
+    Truncate,
 }
 
 /// One checkpoint; returns the log's size in frames. A failure is logged and the next
@@ -182,6 +214,7 @@ fn checkpoint(conn: &mut SqliteConnection, mode: Mode) -> Option<i32> {
     let q = Sql::new(match mode {
         Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
         Mode::Restart => "PRAGMA wal_checkpoint(RESTART)",
+        Mode::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
     });
     match Conn::Sqlite(conn).first::<CheckpointRow>(&q) {
         Ok(row) => {
@@ -288,11 +321,67 @@ mod tests {
                 .between_batches(|| checkpoint(&mut conn, Mode::Restart))
                 .expect("no batch is open between two writes")
         });
-        assert!(log > 1000, "{log} frames");
+        // 0 only if the store's thread found the writes stopped for IDLE first and cut the
+        // log (a stalled test machine): then the next write starts it over all the same.
+        let wal = wal_path(&path);
+        assert!(
+            log > 1000 || (log == 0 && wal_len(&wal) == 0),
+            "{log} frames"
+        );
         insert(&store, "one more".into());
         // The write went to the start of the log: it holds that write's frames only.
         let log = unless_checkpointing(|| checkpoint(&mut conn, Mode::Passive));
         assert!((0..10).contains(&log), "{log} frames");
+    }
+
+    #[test]
+    fn once_writes_stop_the_log_file_is_cut_to_zero_bytes_and_writes_go_on() {
+        let (_dir, path, store) = store_with_table();
+        for i in 0..50 {
+            insert(&store, format!("{i}{}", "x".repeat(40_000)));
+        }
+        let wal = wal_path(&path);
+        assert!(wal_len(&wal) > 1_500_000, "{} bytes", wal_len(&wal));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while wal_len(&wal) > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the log file is still {} bytes",
+                wal_len(&wal)
+            );
+            std::thread::sleep(INTERVAL);
+        }
+        // Everything was copied into the database first, and the log takes new writes.
+        insert(&store, "after".into());
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let n = store
+            .read(|c| c.first::<N>(&Sql::new("SELECT count(*) AS n FROM t")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.n, 51);
+        assert!(wal_len(&wal) > 0);
+        drop(store);
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let n = Conn::Sqlite(&mut conn)
+            .first::<N>(&Sql::new("SELECT count(*) AS n FROM t"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.n, 51, "after the store closed");
+    }
+
+    fn wal_path(db: &std::path::Path) -> std::path::PathBuf {
+        let mut name = db.as_os_str().to_owned();
+        name.push("-wal");
+        name.into()
+    }
+
+    /// The log file's size; 0 when there is none.
+    fn wal_len(wal: &std::path::Path) -> u64 {
+        std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
     }
 
     /// The log's size from `checkpoint`, tried again while the store's own checkpoint
