@@ -4,6 +4,7 @@
 usage: report.py results.tsv rss.tsv SCALE_SMALL SCALE_LARGE "MEMBER_SIZES" "run description"
 results.tsv rows: server scenario requests secs req_s p50_ms p99_ms non2xx
 """
+import os
 import sys
 
 res_path, rss_path, small, large, sizes, desc = sys.argv[1:7]
@@ -108,6 +109,24 @@ if n_rounds > 1:
             cells.append(" / ".join(fmt(r["rate"]) for r in rs))
         if any(cells):
             print(f"| {server} | " + " | ".join(cells) + " |")
+
+bg_path = os.path.join(os.path.dirname(res_path), "background.tsv")
+background = {}
+if os.path.exists(bg_path):
+    for line in open(bg_path):
+        f = line.split("\t")
+        if len(f) >= 4:
+            background.setdefault(f[1], []).append((float(f[2]), float(f[3])))
+if background:
+    print("\nCPU the idle servers (and PostgreSQL, except for scimd-pg) used while each server's "
+          "round ran, in CPU seconds / the round's wall seconds (2 cores = 2.0 at most), in the "
+          "order run:\n")
+    print("| server | " + " | ".join(f"round {i + 1}" for i in range(n_rounds)) + " |")
+    print("| --- | " + " | ".join("---:" for _ in range(n_rounds)) + " |")
+    for server in SCIMD + PEERS + ["ceiling"]:
+        if server in background:
+            print(f"| {server} | " + " | ".join(
+                f"{cpu:.2f} / {wall:.1f} s" for cpu, wall in background[server]) + " |")
 
 print("\nPeak RSS (VmHWM at the end of each server's run):\n")
 print("| server | peak RSS MiB | target |")

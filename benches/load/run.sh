@@ -92,6 +92,23 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# cpu_ticks PID... → their CPU time so far (user + system, clock ticks); gone PIDs count 0
+cpu_ticks() {
+  local pid t=0 v
+  for pid in "$@"; do
+    v=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+# others_ticks SERVER → CPU ticks so far of every other server started here and, unless
+# SERVER is scimd-pg, of PostgreSQL's processes: what runs besides the measured server
+others_ticks() {
+  local s pids=()
+  for s in "${!S_PID[@]}"; do [ "$s" = "$1" ] || pids+=("${S_PID[$s]}"); done
+  [ "$1" = scimd-pg ] || mapfile -t -O "${#pids[@]}" pids < <(pgrep -x postgres || true)
+  cpu_ticks "${pids[@]}"
+}
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 stop_pid() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
 
@@ -296,14 +313,22 @@ for server in $SERVERS; do
   ORDER+=("$server")
 done
 # 2. the steady scenarios in interleaved rounds, each round starting one server further on
+# background.tsv: per round and server, the CPU seconds the idle servers (and PostgreSQL,
+# unless it serves the measured one) used meanwhile: load from inside the run itself.
+CLK_TCK=$(getconf CLK_TCK)
+: >"$OUT_DIR/background.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for i in "${!ORDER[@]}"; do
     server=${ORDER[$(( (i + round - 1) % ${#ORDER[@]} ))]}
+    bg0=$(others_ticks "$server"); t0=$(date +%s.%N)
     if [ "$server" = ceiling ]; then
       ceiling_round "${S_PORT[ceiling]}" "$round"
     else
       steady_round "$server" "${S_BASE[$server]}" "${S_TOK[$server]}" "$round"
     fi
+    bg1=$(others_ticks "$server"); t1=$(date +%s.%N)
+    printf '%s\t%s\t%s\t%s\n' "$round" "$server" "$(echo "($bg1 - $bg0) / $CLK_TCK" | bc -l)" \
+      "$(echo "$t1 - $t0" | bc -l)" >>"$OUT_DIR/background.tsv"
   done
 done
 # 3. one server at a time: member churn and the sync, then its peak RSS, then it stops
