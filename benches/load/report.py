@@ -118,9 +118,9 @@ if os.path.exists(bg_path):
         if len(f) >= 4:
             background.setdefault(f[1], []).append((float(f[2]), float(f[3])))
 if background:
-    print("\nCPU the idle servers (and PostgreSQL, except for scimd-pg) used while each server's "
-          "round ran, in CPU seconds / the round's wall seconds (2 cores = 2.0 at most), in the "
-          "order run:\n")
+    print("\nCPU time the idle servers (and PostgreSQL, except for scimd-pg's rounds) used while "
+          "each server's round ran: CPU seconds / the round's seconds (on 2 cores the CPU can be "
+          "up to twice the round), in the order run:\n")
     print("| server | " + " | ".join(f"round {i + 1}" for i in range(n_rounds)) + " |")
     print("| --- | " + " | ".join("---:" for _ in range(n_rounds)) + " |")
     for server in SCIMD + PEERS + ["ceiling"]:
