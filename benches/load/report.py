@@ -116,7 +116,9 @@ if os.path.exists(bg_path):
     for line in open(bg_path):
         f = line.split("\t")
         if len(f) >= 4:
-            background.setdefault(f[1], []).append((float(f[2]), float(f[3])))
+            who = f[4].split() if len(f) >= 5 else []
+            top = max(who, key=lambda w: float(w.split("=")[1]), default="")
+            background.setdefault(f[1], []).append((float(f[2]), float(f[3]), top))
 if background:
     print("\nCPU time the idle servers (and PostgreSQL, except for scimd-pg's rounds) used while "
           "each server's round ran: CPU seconds / the round's seconds (on 2 cores the CPU can be "
@@ -126,7 +128,8 @@ if background:
     for server in SCIMD + PEERS + ["ceiling"]:
         if server in background:
             print(f"| {server} | " + " | ".join(
-                f"{cpu:.2f} / {wall:.1f} s" for cpu, wall in background[server]) + " |")
+                f"{cpu:.2f} / {wall:.1f} s" + (f" (most: {top} s)" if cpu >= 0.5 and top else "")
+                for cpu, wall, top in background[server]) + " |")
 
 print("\nPeak RSS (VmHWM at the end of each server's run):\n")
 print("| server | peak RSS MiB | target |")

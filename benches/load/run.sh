@@ -92,22 +92,25 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# cpu_ticks PID... → their CPU time so far (user + system, clock ticks); gone PIDs count 0
-cpu_ticks() {
-  local pid t=0 v
-  for pid in "$@"; do
-    v=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || v=0
-    t=$((t + ${v:-0}))
+# others_snapshot SERVER → lines "PID NAME TICKS" (CPU time so far, user + system, in clock
+# ticks) of every other server started here and, unless SERVER is scimd-pg, of PostgreSQL's
+# processes: what runs besides the measured server
+others_snapshot() {
+  local s pid
+  for s in "${!S_PID[@]}"; do
+    [ "$s" = "$1" ] && continue
+    awk -v n="$s" '{print $1, n, $14 + $15}' "/proc/${S_PID[$s]}/stat" 2>/dev/null || true
   done
-  echo "$t"
+  [ "$1" = scimd-pg ] && return 0
+  for pid in $(pgrep -x postgres || true); do
+    awk '{print $1, "postgres", $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true
+  done
 }
-# others_ticks SERVER → CPU ticks so far of every other server started here and, unless
-# SERVER is scimd-pg, of PostgreSQL's processes: what runs besides the measured server
-others_ticks() {
-  local s pids=()
-  for s in "${!S_PID[@]}"; do [ "$s" = "$1" ] || pids+=("${S_PID[$s]}"); done
-  [ "$1" = scimd-pg ] || mapfile -t -O "${#pids[@]}" pids < <(pgrep -x postgres || true)
-  cpu_ticks "${pids[@]}"
+# cpu_between BEFORE AFTER → "TOTAL NAME=SECS ..." : CPU seconds used between two snapshots
+cpu_between() {
+  awk -v tck="$CLK_TCK" 'NR == FNR { a[$1] = $3; next }
+    { d = $3 - (($1 in a) ? a[$1] : 0); t[$2] += d; all += d }
+    END { printf "%.2f\t", all / tck; for (n in t) if (t[n] > 0) printf "%s=%.2f ", n, t[n] / tck; print "" }' "$1" "$2"
 }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 stop_pid() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
@@ -314,21 +317,22 @@ for server in $SERVERS; do
 done
 # 2. the steady scenarios in interleaved rounds, each round starting one server further on
 # background.tsv: per round and server, the CPU seconds the idle servers (and PostgreSQL,
-# unless it serves the measured one) used meanwhile: load from inside the run itself.
+# unless it serves the measured one) used meanwhile, and by whom: load from inside the run.
 CLK_TCK=$(getconf CLK_TCK)
 : >"$OUT_DIR/background.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for i in "${!ORDER[@]}"; do
     server=${ORDER[$(( (i + round - 1) % ${#ORDER[@]} ))]}
-    bg0=$(others_ticks "$server"); t0=$(date +%s.%N)
+    others_snapshot "$server" >"$OUT_DIR/bg.before"; t0=$(date +%s.%N)
     if [ "$server" = ceiling ]; then
       ceiling_round "${S_PORT[ceiling]}" "$round"
     else
       steady_round "$server" "${S_BASE[$server]}" "${S_TOK[$server]}" "$round"
     fi
-    bg1=$(others_ticks "$server"); t1=$(date +%s.%N)
-    printf '%s\t%s\t%s\t%s\n' "$round" "$server" "$(echo "($bg1 - $bg0) / $CLK_TCK" | bc -l)" \
-      "$(echo "$t1 - $t0" | bc -l)" >>"$OUT_DIR/background.tsv"
+    others_snapshot "$server" >"$OUT_DIR/bg.after"; t1=$(date +%s.%N)
+    IFS=$'\t' read -r bg_cpu bg_who < <(cpu_between "$OUT_DIR/bg.before" "$OUT_DIR/bg.after")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$bg_cpu" "$(echo "$t1 - $t0" | bc -l)" \
+      "$bg_who" >>"$OUT_DIR/background.tsv"
   done
 done
 # 3. one server at a time: member churn and the sync, then its peak RSS, then it stops
