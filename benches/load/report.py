@@ -118,18 +118,21 @@ if os.path.exists(bg_path):
         if len(f) >= 4:
             who = f[4].split() if len(f) >= 5 else []
             top = max(who, key=lambda w: float(w.split("=")[1]), default="")
-            background.setdefault(f[1], []).append((float(f[2]), float(f[3]), top))
+            waited = float(f[5]) if len(f) >= 6 and f[5].strip() else 0.0
+            background.setdefault(f[1], []).append((float(f[2]), float(f[3]), top, waited))
 if background:
     print("\nCPU time the idle servers (and PostgreSQL, except for scimd-pg's rounds) used while "
           "each server's round ran: CPU seconds / the round's seconds (on 2 cores the CPU can be "
-          "up to twice the round), in the order run:\n")
+          "up to twice the round), in the order run; \"waited\": the seconds the round waited "
+          "before it started for them to go idle (under 0.05 CPU-s in half a second):\n")
     print("| server | " + " | ".join(f"round {i + 1}" for i in range(n_rounds)) + " |")
     print("| --- | " + " | ".join("---:" for _ in range(n_rounds)) + " |")
     for server in SCIMD + PEERS + ["ceiling"]:
         if server in background:
             print(f"| {server} | " + " | ".join(
                 f"{cpu:.2f} / {wall:.1f} s" + (f" (most: {top} s)" if cpu >= 0.5 and top else "")
-                for cpu, wall, top in background[server]) + " |")
+                + (f"; waited {waited:.1f} s" if waited >= 1 else "")
+                for cpu, wall, top, waited in background[server]) + " |")
 
 print("\nPeak RSS (VmHWM at the end of each server's run):\n")
 print("| server | peak RSS MiB | target |")

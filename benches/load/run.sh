@@ -25,7 +25,7 @@
 # Prints one table (scimd as a ratio to the best peer and to the ceiling), peak RSS, the scale
 # ratios and the member-size ratios; everything is also kept under OUT_DIR.
 #
-# Env: QUICK, N, DURATION (member churn, scale run), ROUNDS (3), ROUND_DURATION (4s), CONNS,
+# Env: QUICK, N, DURATION (member churn, scale run), ROUNDS (3), ROUND_DURATION (4s), SETTLE_MAX (30: seconds at most to wait for the others to go idle), CONNS,
 #      THREADS, SYNC_N, SYNC_GROUPS, SYNC_MEMBERS, SCALE_SMALL, SCALE_LARGE, MEMBER_SIZES, SCALE_DBS ("sqlite postgres"), SERVERS (all six),
 #      PG_URL (postgres://postgres@127.0.0.1:5432), TOOLS (/work/shared/tools),
 #      SCIMD_BIN / CEILING_BIN (default: cargo build --release into $CARGO_TARGET_DIR),
@@ -46,6 +46,8 @@ N=${N:-10000}
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 ROUND_DURATION=${ROUND_DURATION:-4s}
+SETTLE_MAX=${SETTLE_MAX:-30}
+CLK_TCK=$(getconf CLK_TCK)
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 SYNC_N=${SYNC_N:-1000}
@@ -111,6 +113,22 @@ cpu_between() {
   awk -v tck="$CLK_TCK" 'NR == FNR { a[$1] = $3; next }
     { d = $3 - (($1 in a) ? a[$1] : 0); t[$2] += d; all += d }
     END { printf "%.2f\t", all / tck; for (n in t) if (t[n] > 0) printf "%s=%.2f ", n, t[n] / tck; print "" }' "$1" "$2"
+}
+# others_quiet SERVER → waits until the other servers and PostgreSQL have used under 0.05 CPU-s in
+# half a second (at most SETTLE_MAX seconds), and prints the seconds waited: a peer can go on
+# answering the requests queued in its own round for seconds after wrk stops (scim2-server
+# used 2-3 CPU-s in the next server's round), which fell on the next server's first scenario
+others_quiet() {
+  local start now cpu
+  start=$(date +%s.%N)
+  while :; do
+    others_snapshot "$1" >"$OUT_DIR/quiet.before"; sleep 0.5
+    others_snapshot "$1" >"$OUT_DIR/quiet.after"
+    IFS=$'\t' read -r cpu _ < <(cpu_between "$OUT_DIR/quiet.before" "$OUT_DIR/quiet.after")
+    now=$(date +%s.%N)
+    if [ "$(echo "${cpu:-0} < 0.05 || $now - $start >= $SETTLE_MAX" | bc -l)" != 0 ]; then break; fi
+  done
+  printf '%.1f\n' "$(echo "$now - $start" | bc -l)"
 }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 stop_pid() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
@@ -239,7 +257,7 @@ for i in range(0, len(ids), 1000):
 # ---- the SCIM scenarios of one server --------------------------------------------------------
 seed_suite() {  # SERVER BASE TOKEN → $OUT_DIR/SERVER.users.tsv
   local server=$1 base=$2 tok=$3
-  log "$server: seed $N users"
+  log "$server: seed $N users (after $(others_quiet "$server") s for the others to go idle)"
   load_sh "$server" "$base" "$tok" "$N" " "
   cp "$LOADDIR/users.tsv" "$OUT_DIR/$server.users.tsv"
   analyze "$server"
@@ -260,6 +278,7 @@ ceiling_round() {  # PORT ROUND
 write_suite() {  # SERVER BASE TOKEN: member churn and the Entra-style sync
   local server=$1 base=$2 tok=$3
   local users=$OUT_DIR/$server.users.tsv
+  log "$server: the others idle after $(others_quiet "$server") s"
   # member: a group of the first 10 seeded users; the churn uses the last $EXTRAS users
   log "$server: member add/remove on a group of 10"
   local first10; mapfile -t first10 < <(head -n 10 "$users" | cut -f2)
@@ -316,13 +335,14 @@ for server in $SERVERS; do
   ORDER+=("$server")
 done
 # 2. the steady scenarios in interleaved rounds, each round starting one server further on
-# background.tsv: per round and server, the CPU seconds the idle servers (and PostgreSQL,
-# unless it serves the measured one) used meanwhile, and by whom: load from inside the run.
-CLK_TCK=$(getconf CLK_TCK)
+# Before each server's round, the others go idle first (others_quiet). background.tsv: per round and
+# server, the CPU seconds the idle servers (and PostgreSQL, unless it serves the measured one)
+# used meanwhile, by whom, and the seconds waited for them to go idle: load from inside the run.
 : >"$OUT_DIR/background.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for i in "${!ORDER[@]}"; do
     server=${ORDER[$(( (i + round - 1) % ${#ORDER[@]} ))]}
+    waited=$(others_quiet "$server")
     others_snapshot "$server" >"$OUT_DIR/bg.before"; t0=$(date +%s.%N)
     if [ "$server" = ceiling ]; then
       ceiling_round "${S_PORT[ceiling]}" "$round"
@@ -331,8 +351,8 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
     others_snapshot "$server" >"$OUT_DIR/bg.after"; t1=$(date +%s.%N)
     IFS=$'\t' read -r bg_cpu bg_who < <(cpu_between "$OUT_DIR/bg.before" "$OUT_DIR/bg.after")
-    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$bg_cpu" "$(echo "$t1 - $t0" | bc -l)" \
-      "$bg_who" >>"$OUT_DIR/background.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$bg_cpu" "$(echo "$t1 - $t0" | bc -l)" \
+      "$bg_who" "$waited" >>"$OUT_DIR/background.tsv"
   done
 done
 # 3. one server at a time: member churn and the sync, then its peak RSS, then it stops
