@@ -186,6 +186,24 @@ if scale_servers:
                 verdicts.append((s, f"member add/remove @{size} vs @{sizes[0]}", "≤2×", cr, ok))
             print(f"| {s} | {size} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {fmt(cr, 2)}× | {fmt(pr, 2)}× | {tgt} |")
 
+    if any(rows.get((s, f"group-get@{size}")) for s in scale_servers for size in sizes):
+        print("\n`GET /Groups/{id}?excludedAttributes=members` (as Entra reads a group) by group size:\n")
+        print(f"| server | members | req/s | p50 ms | p99 ms | non-2xx | p50 ratio (vs {sizes[0]}) | target: independent of size (≤1.5×) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        for s in scale_servers:
+            base = rows.get((s, f"group-get@{sizes[0]}"))
+            for size in sizes:
+                r = rows.get((s, f"group-get@{size}"))
+                if not r:
+                    continue
+                pr = ratio(r["p50"], base["p50"]) if base else None
+                tgt = ""
+                if size != sizes[0]:
+                    ok = pr is not None and pr <= 1.5 and r["bad"] == "0"
+                    tgt = "met" if ok else "MISSED"
+                    verdicts.append((s, f"GET group without members @{size} vs @{sizes[0]}", "≤1.5× p50", pr, ok))
+                print(f"| {s} | {size} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {fmt(pr, 2)}× | {tgt} |")
+
 print("\nTargets:\n")
 for server, what, target, value, ok in verdicts:
     print(f"- {'met   ' if ok else 'MISSED'} {server} {what}: {target} (measured {fmt(value, 2)})")

@@ -21,7 +21,8 @@
 #   POST; 5 in flight), sync-groups (SYNC_GROUPS groups POSTed empty, then one PATCH per
 #   member, SYNC_MEMBERS each; 5 in flight)
 # Scale run on scimd (SCALE_DBS): seed SCALE_SMALL users, run filter/get/patch/page, seed up to
-#   SCALE_LARGE, run them again; member add/remove on groups of MEMBER_SIZES members.
+#   SCALE_LARGE, run them again; member add/remove and GET ?excludedAttributes=members on groups
+#   of MEMBER_SIZES members.
 # Prints one table (scimd as a ratio to the best peer and to the ceiling), peak RSS, the scale
 # ratios and the member-size ratios; everything is also kept under OUT_DIR.
 #
@@ -227,6 +228,17 @@ member_run() {
   if [ -n "$line" ]; then record "$server" "$scen" "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
   if [ -s "$OUT_DIR/$server.$scen.err" ]; then head -n 3 "$OUT_DIR/$server.$scen.err" >&2; fi
 }
+# group_get_run SERVER BASE TOKEN GID SCEN: GET /Groups/{id}?excludedAttributes=members, as Entra
+# reads a group before it PATCHes it, CONNS connections for ROUND_DURATION
+group_get_run() {
+  local server=$1 base=$2 tok=$3 gid=$4 scen=$5
+  [[ $base =~ ^(http://[^/]+)(/.*)?$ ]]; local origin=${BASH_REMATCH[1]} path=${BASH_REMATCH[2]:-}
+  local out=$OUT_DIR/$server.$scen.out line
+  wrk -t"$THREADS" -c"$CONNS" -d"$ROUND_DURATION" --timeout 10s --latency -s "$HERE/member.lua" "$origin" -- \
+    "" "$tok" fixed "$path/Groups/$gid?excludedAttributes=members" >"$out" 2>&1 || true
+  line=$(grep -E '^RESULT' "$out" | head -n 1 || true)
+  if [ -n "$line" ]; then record "$server" "$scen" "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
+}
 group_body() {  # NAME [ID...] → a Group POST body with those members
   local name=$1; shift
   local m="" id
@@ -389,6 +401,7 @@ for kind in $SCALE_DBS; do
     fill_group "$server" "$BASE" "$TOK" "$GID" "$OUT_DIR/$server.users.tsv" "$size"
     settle "$server"
     member_run "$server" "$BASE" "$TOK" "$GID" "$OUT_DIR/$server.extras.tsv" "member@$size"
+    group_get_run "$server" "$BASE" "$TOK" "$GID" "group-get@$size"
   done
   printf '%s\t%s\n' "$server" "$(hwm_kib "$PID")" >>"$OUT_DIR/rss.tsv"
   stop_pid "$PID"; drop_db "$kind"
