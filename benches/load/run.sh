@@ -174,7 +174,7 @@ analyze() {
 # CHECKPOINT, as autovacuum and the checkpointer would do before the next steady load; without
 # them the member churn measured the fill's aftermath (10.7x at 100k members in the 08:11 run;
 # the same churn on a 100k group built with SQL: 1.2-1.4x). PG_ANALYZE=0 skips it.
-settle() {
+vacuum_after_fill() {
   case $1 in *pg|*postgres) ;; *) return 0 ;; esac
   [ "${PG_ANALYZE:-1}" = 1 ] || return 0
   psql -q "$DBURL" -c "VACUUM ANALYZE" -c "CHECKPOINT" && log "$1: VACUUM ANALYZE, CHECKPOINT done"
@@ -399,7 +399,7 @@ for kind in $SCALE_DBS; do
     log "$server: group of $size members"
     create_group "$server" "$BASE" "$TOK" "bench-size-$size"
     fill_group "$server" "$BASE" "$TOK" "$GID" "$OUT_DIR/$server.users.tsv" "$size"
-    settle "$server"
+    vacuum_after_fill "$server"
     member_run "$server" "$BASE" "$TOK" "$GID" "$OUT_DIR/$server.extras.tsv" "member@$size"
     group_get_run "$server" "$BASE" "$TOK" "$GID" "group-get@$size"
   done
