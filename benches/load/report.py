@@ -164,10 +164,14 @@ if scale_servers:
                 continue
             pr = ratio(b["p50"], a["p50"])
             ok = pr is not None and pr <= 1.5
-            if scen != "seed":
+            # The flat-cost target is filter, GET and PATCH; a page at a random
+            # startIndex walks its offset (docs/performance.md, Finding 3) and is shown only.
+            targeted = scen in ("filter", "get", "patch")
+            if targeted:
                 verdicts.append((s, f"{scen} p50 @{large}/@{small}", "≤1.5×", pr, ok))
-            label = "seed (POST, the later users)" if scen == "seed" else scen
-            print(f"| {s} | {label} | {fmt(a['rate'])} | {fmt(b['rate'])} | {fmt(a['p50'], 2)} | {fmt(b['p50'], 2)} | {fmt(pr, 2)}× | {'' if scen == 'seed' else ('met' if ok else 'MISSED')} |")
+            label = {"seed": "seed (POST, the later users)", "page": "page (random offset)"}.get(scen, scen)
+            verdict = ("met" if ok else "MISSED") if targeted else ""
+            print(f"| {s} | {label} | {fmt(a['rate'])} | {fmt(b['rate'])} | {fmt(a['p50'], 2)} | {fmt(b['p50'], 2)} | {fmt(pr, 2)}× | {verdict} |")
     print("\nGroup member add/remove (one member per PATCH, 5 in flight) by group size:\n")
     print(f"| server | members | req/s | p50 ms | p99 ms | non-2xx | cost ratio (time per request vs {sizes[0]}) | p50 ratio | target ≤2× |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
