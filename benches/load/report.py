@@ -150,6 +150,26 @@ for line in open(rss_path):
     print(f"| {f[0]} | {mib:.1f} | {tgt} |")
 
 scale_servers = sorted({s for (s, _) in rows if s.startswith("scale-")})
+
+
+def by_size(scen):
+    """(server, size, row, the server's row at the smallest size) for every size measured."""
+    for s in scale_servers:
+        base = rows.get((s, f"{scen}@{sizes[0]}"))
+        for size in sizes:
+            r = rows.get((s, f"{scen}@{size}"))
+            if r:
+                yield s, size, r, base
+
+
+def size_verdict(s, size, what, target, value, ok):
+    """Records a size's verdict against the smallest size; returns the table's target cell."""
+    if size == sizes[0]:
+        return ""
+    verdicts.append((s, f"{what} @{size} vs @{sizes[0]}", target, value, ok))
+    return "met" if ok else "MISSED"
+
+
 if scale_servers:
     print(f"\nScale (scimd): the same scenarios at {small} and {large} users in the tenant:\n")
     print(f"| server | scenario | req/s @{small} | req/s @{large} | p50 ms @{small} | p50 ms @{large} | p50 ratio | target ≤1.5× |")
@@ -175,38 +195,22 @@ if scale_servers:
     print("\nGroup member add/remove (one member per PATCH, 5 in flight) by group size:\n")
     print(f"| server | members | req/s | p50 ms | p99 ms | non-2xx | cost ratio (time per request vs {sizes[0]}) | p50 ratio | target ≤2× |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for s in scale_servers:
-        base = rows.get((s, f"member@{sizes[0]}"))
-        for size in sizes:
-            r = rows.get((s, f"member@{size}"))
-            if not r:
-                continue
-            cr = ratio(base["rate"], r["rate"]) if base else None
-            pr = ratio(r["p50"], base["p50"]) if base else None
-            tgt = ""
-            if size != sizes[0]:
-                ok = cr is not None and cr <= 2
-                tgt = "met" if ok else "MISSED"
-                verdicts.append((s, f"member add/remove @{size} vs @{sizes[0]}", "≤2×", cr, ok))
-            print(f"| {s} | {size} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {fmt(cr, 2)}× | {fmt(pr, 2)}× | {tgt} |")
+    for s, size, r, base in by_size("member"):
+        cr = ratio(base["rate"], r["rate"]) if base else None
+        pr = ratio(r["p50"], base["p50"]) if base else None
+        tgt = size_verdict(s, size, "member add/remove", "≤2×", cr, cr is not None and cr <= 2)
+        print(f"| {s} | {size} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {fmt(cr, 2)}× | {fmt(pr, 2)}× | {tgt} |")
 
-    if any(rows.get((s, f"group-get@{size}")) for s in scale_servers for size in sizes):
+    group_reads = list(by_size("group-get"))
+    if group_reads:
         print("\n`GET /Groups/{id}?excludedAttributes=members` (as Entra reads a group) by group size:\n")
         print(f"| server | members | req/s | p50 ms | p99 ms | non-2xx | p50 ratio (vs {sizes[0]}) | target: independent of size (≤1.5×) |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-        for s in scale_servers:
-            base = rows.get((s, f"group-get@{sizes[0]}"))
-            for size in sizes:
-                r = rows.get((s, f"group-get@{size}"))
-                if not r:
-                    continue
-                pr = ratio(r["p50"], base["p50"]) if base else None
-                tgt = ""
-                if size != sizes[0]:
-                    ok = pr is not None and pr <= 1.5 and r["bad"] == "0"
-                    tgt = "met" if ok else "MISSED"
-                    verdicts.append((s, f"GET group without members @{size} vs @{sizes[0]}", "≤1.5× p50", pr, ok))
-                print(f"| {s} | {size} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {fmt(pr, 2)}× | {tgt} |")
+        for s, size, r, base in group_reads:
+            pr = ratio(r["p50"], base["p50"]) if base else None
+            ok = pr is not None and pr <= 1.5 and r["bad"] == "0"
+            tgt = size_verdict(s, size, "GET group without members", "≤1.5× p50", pr, ok)
+            print(f"| {s} | {size} | {fmt(r['rate'])} | {fmt(r['p50'], 2)} | {fmt(r['p99'], 2)} | {r['bad']} | {fmt(pr, 2)}× | {tgt} |")
 
 print("\nTargets:\n")
 for server, what, target, value, ok in verdicts:

@@ -183,6 +183,18 @@ vacuum_after_fill() {
 # ---- measurement helpers ---------------------------------------------------------------------
 # record SERVER SCENARIO "requests secs req_s p50 p99 non2xx"
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$(echo "$3" | tr ' ' '\t')" >>"$RES"; }
+# record_wrk SERVER SCENARIO OUT: records the RESULT line member.lua wrote to OUT, if any
+record_wrk() {
+  local line; line=$(grep -E '^RESULT' "$3" | head -n 1 || true)
+  if [ -n "$line" ]; then record "$1" "$2" "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
+}
+# fixed_get_run SERVER SCENARIO ORIGIN TOKEN PATH OUT: GET one path (member.lua's "fixed" mode),
+# CONNS connections for ROUND_DURATION
+fixed_get_run() {
+  wrk -t"$THREADS" -c"$CONNS" -d"$ROUND_DURATION" --timeout 10s --latency -s "$HERE/member.lua" "$3" -- \
+    "" "$4" fixed "$5" >"$6" 2>&1 || true
+  record_wrk "$1" "$2" "$6"
+}
 # load_sh SERVER BASE TOKEN N SCENARIOS [USERS_TSV] [TAG] [DIR_SUFFIX] [DURATION]
 #   → rows "SCENARIO[TAG]", out dir $OUT_DIR/SERVER.load[TAG][DIR_SUFFIX]
 load_sh() {
@@ -224,8 +236,7 @@ member_run() {
   local out=$OUT_DIR/$server.$scen.out
   wrk -t5 -c5 -d"$DURATION" --timeout 30s --latency -s "$HERE/member.lua" "$origin" -- \
     "$path" "$tok" "$gid" "$extras" 5 >"$out" 2>"$OUT_DIR/$server.$scen.err" || true
-  local line; line=$(grep -E '^RESULT' "$out" | head -n 1 || true)
-  if [ -n "$line" ]; then record "$server" "$scen" "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
+  record_wrk "$server" "$scen" "$out"
   if [ -s "$OUT_DIR/$server.$scen.err" ]; then head -n 3 "$OUT_DIR/$server.$scen.err" >&2; fi
 }
 # group_get_run SERVER BASE TOKEN GID SCEN: GET /Groups/{id}?excludedAttributes=members, as Entra
@@ -233,11 +244,8 @@ member_run() {
 group_get_run() {
   local server=$1 base=$2 tok=$3 gid=$4 scen=$5
   [[ $base =~ ^(http://[^/]+)(/.*)?$ ]]; local origin=${BASH_REMATCH[1]} path=${BASH_REMATCH[2]:-}
-  local out=$OUT_DIR/$server.$scen.out line
-  wrk -t"$THREADS" -c"$CONNS" -d"$ROUND_DURATION" --timeout 10s --latency -s "$HERE/member.lua" "$origin" -- \
-    "" "$tok" fixed "$path/Groups/$gid?excludedAttributes=members" >"$out" 2>&1 || true
-  line=$(grep -E '^RESULT' "$out" | head -n 1 || true)
-  if [ -n "$line" ]; then record "$server" "$scen" "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
+  fixed_get_run "$server" "$scen" "$origin" "$tok" "$path/Groups/$gid?excludedAttributes=members" \
+    "$OUT_DIR/$server.$scen.out"
 }
 group_body() {  # NAME [ID...] → a Group POST body with those members
   local name=$1; shift
@@ -268,8 +276,9 @@ for i in range(0, len(ids), 1000):
 
 # ---- the SCIM scenarios of one server --------------------------------------------------------
 seed_suite() {  # SERVER BASE TOKEN → $OUT_DIR/SERVER.users.tsv
-  local server=$1 base=$2 tok=$3
-  log "$server: seed $N users (after $(others_quiet "$server") s for the others to go idle)"
+  local server=$1 base=$2 tok=$3 waited
+  waited=$(others_quiet "$server")
+  log "$server: seed $N users (after $waited s for the others to go idle)"
   load_sh "$server" "$base" "$tok" "$N" " "
   cp "$LOADDIR/users.tsv" "$OUT_DIR/$server.users.tsv"
   analyze "$server"
@@ -280,17 +289,15 @@ steady_round() {  # SERVER BASE TOKEN ROUND
   load_sh "$server" "$base" "$tok" 0 "filter get patch page" "$OUT_DIR/$server.users.tsv" "" ".round$round" "$ROUND_DURATION"
 }
 ceiling_round() {  # PORT ROUND
-  local port=$1 round=$2 out=$OUT_DIR/ceiling.round$2.out line
+  local port=$1 round=$2
   log "ceiling: round $round: GET fixed body ($ROUND_DURATION)"
-  wrk -t"$THREADS" -c"$CONNS" -d"$ROUND_DURATION" --timeout 10s --latency -s "$HERE/member.lua" \
-    "http://127.0.0.1:$port" -- "" x fixed /Users >"$out" 2>&1 || true
-  line=$(grep -E '^RESULT' "$out" | head -n 1 || true)
-  if [ -n "$line" ]; then record ceiling fixed "$(echo "$line" | awk '{print $3, $4, $5, $6, $7, $9}')"; fi
+  fixed_get_run ceiling fixed "http://127.0.0.1:$port" x /Users "$OUT_DIR/ceiling.round$round.out"
 }
 write_suite() {  # SERVER BASE TOKEN: member churn and the Entra-style sync
   local server=$1 base=$2 tok=$3
-  local users=$OUT_DIR/$server.users.tsv
-  log "$server: the others idle after $(others_quiet "$server") s"
+  local users=$OUT_DIR/$server.users.tsv waited
+  waited=$(others_quiet "$server")
+  log "$server: the others idle after $waited s"
   # member: a group of the first 10 seeded users; the churn uses the last $EXTRAS users
   log "$server: member add/remove on a group of 10"
   local first10; mapfile -t first10 < <(head -n 10 "$users" | cut -f2)

@@ -131,8 +131,8 @@ fn run_work(work: Work, conn: &mut SqliteConnection) -> Outcome {
 /// itself, the others each in a savepoint: SQLite copies every page a write changes inside
 /// a savepoint to the statement journal (kept in memory since Finding 19; before, past 64 KiB
 /// it spilled to a temporary file), which was a tenth of the server's CPU in an Entra sync
-/// (docs/performance.md, Finding 15). Should
-/// the first fail, the ROLLBACK undoes it, and the others go on in a new transaction.
+/// (docs/performance.md, Finding 15). Should the first fail, the ROLLBACK undoes it, and the
+/// others go on in a new transaction.
 fn run_batch(
     mut works: VecDeque<Work>,
     mut dones: VecDeque<tokio::sync::oneshot::Sender<Outcome>>,
