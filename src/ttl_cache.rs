@@ -1,8 +1,11 @@
 //! What a process keeps in memory for a short time instead of reading it from the store on
-//! every request (verified tokens, a tenant's user configurations): each value for at most
-//! a fixed time, at most so many keys, and nothing a clear has made stale.
+//! every request (verified tokens, a tenant's user configurations, where a paged list goes
+//! on): each value for at most a fixed time, at most so many keys, and nothing a clear has
+//! made stale.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,19 +18,19 @@ pub const WITHIN_A_SECOND: Duration = Duration::from_millis(900);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Generation(u64);
 
-struct Entries<V> {
+struct Entries<K, V> {
     generation: u64,
-    values: HashMap<String, (Instant, V)>,
+    values: HashMap<K, (Instant, V)>,
 }
 
-pub struct TtlCache<V> {
+pub struct TtlCache<K, V> {
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<Entries<V>>,
+    entries: Mutex<Entries<K, V>>,
 }
 
-impl<V: Clone> TtlCache<V> {
-    /// Values kept `ttl` each, for at most `capacity` keys (when full, the expired go).
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    /// Values kept `ttl` each, for at most `capacity` keys.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         TtlCache {
             ttl,
@@ -41,7 +44,11 @@ impl<V: Clone> TtlCache<V> {
 
     /// The value for `key` if put less than the time-to-live ago; else the generation to
     /// [`put`](Self::put) a fresh one under.
-    pub fn get(&self, key: &str, now: Instant) -> Result<V, Generation> {
+    pub fn get<Q>(&self, key: &Q, now: Instant) -> Result<V, Generation>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = crate::sync::lock(&self.entries);
         match entries.values.get(key) {
             Some((at, value)) if now.saturating_duration_since(*at) < self.ttl => Ok(value.clone()),
@@ -50,18 +57,34 @@ impl<V: Clone> TtlCache<V> {
     }
 
     /// Keeps `value` for `key`, unless the cache was cleared since `generation`.
-    pub fn put(&self, key: &str, generation: Generation, value: V, now: Instant) {
+    pub fn put(&self, key: K, generation: Generation, value: V, now: Instant) {
         let mut entries = crate::sync::lock(&self.entries);
-        if entries.generation != generation.0 {
-            return;
+        if entries.generation == generation.0 {
+            self.insert_into(&mut entries, key, value, now);
         }
-        if entries.values.len() >= self.capacity {
+    }
+
+    /// Keeps `value` for `key`, for a value that no clear makes stale (it is a shortcut
+    /// only, checked where it is used).
+    pub fn insert(&self, key: K, value: V, now: Instant) {
+        let mut entries = crate::sync::lock(&self.entries);
+        self.insert_into(&mut entries, key, value, now);
+    }
+
+    /// When full, a new key first makes the expired values go; if none has expired, all go
+    /// (a burst of distinct keys: each is only a shortcut), so that the cache never holds
+    /// more than its capacity.
+    fn insert_into(&self, entries: &mut Entries<K, V>, key: K, value: V, now: Instant) {
+        if entries.values.len() >= self.capacity && !entries.values.contains_key(&key) {
             let ttl = self.ttl;
             entries
                 .values
                 .retain(|_, (at, _)| now.saturating_duration_since(*at) < ttl);
+            if entries.values.len() >= self.capacity {
+                entries.values.clear();
+            }
         }
-        entries.values.insert(key.to_string(), (now, value));
+        entries.values.insert(key, (now, value));
     }
 
     /// Forgets everything, and what is being read meanwhile.
@@ -69,6 +92,12 @@ impl<V: Clone> TtlCache<V> {
         let mut entries = crate::sync::lock(&self.entries);
         entries.generation += 1;
         entries.values.clear();
+    }
+
+    /// How many values are held (expired ones included, until they make room).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        crate::sync::lock(&self.entries).values.len()
     }
 }
 
@@ -83,7 +112,7 @@ mod tests {
         let cache = TtlCache::new(TTL, 10);
         let t0 = Instant::now();
         let generation = cache.get("t", t0).unwrap_err();
-        cache.put("t", generation, 1, t0);
+        cache.put("t".to_string(), generation, 1, t0);
         assert_eq!(cache.get("t", t0 + TTL / 2), Ok(1));
         assert!(cache.get("t", t0 + TTL).is_err());
         assert!(cache.get("other", t0).is_err());
@@ -92,15 +121,19 @@ mod tests {
         let before = cache.get("u", t0).unwrap_err();
         cache.clear();
         assert!(cache.get("t", t0).is_err(), "a clear forgets every key");
-        cache.put("u", before, 2, t0);
+        cache.put("u".to_string(), before, 2, t0);
         assert!(cache.get("u", t0).is_err());
         let after = cache.get("u", t0).unwrap_err();
-        cache.put("u", after, 3, t0);
+        cache.put("u".to_string(), after, 3, t0);
         assert_eq!(cache.get("u", t0), Ok(3));
+
+        // An insert needs no generation.
+        cache.insert("v".to_string(), 4, t0);
+        assert_eq!(cache.get("v", t0), Ok(4));
     }
 
     #[test]
-    fn a_full_cache_makes_room_by_dropping_expired_values() {
+    fn a_full_cache_makes_room_by_dropping_expired_values_then_all() {
         let cache = TtlCache::new(TTL, 2);
         let t0 = Instant::now();
         let g = cache.get("a", t0).unwrap_err();
@@ -110,5 +143,17 @@ mod tests {
         assert!(cache.get("a", t0 + TTL).is_err(), "expired, dropped");
         assert_eq!(cache.get("b", t0 + TTL), Ok(2));
         assert_eq!(cache.get("c", t0 + TTL), Ok(3));
+        assert_eq!(cache.len(), 2);
+
+        // A key already held is replaced in place.
+        cache.insert("c", 4, t0 + TTL);
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get("b", t0 + TTL), Ok(2));
+
+        // Full and none expired: all go, the new one stays. The bound holds.
+        cache.insert("d", 5, t0 + TTL);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.get("d", t0 + TTL), Ok(5));
+        assert!(cache.get("b", t0 + TTL).is_err());
     }
 }

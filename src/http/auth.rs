@@ -100,9 +100,12 @@ async fn authenticate_inner(
             .await?
             .ok_or_else(ScimError::unauthorized)?;
             let found = Arc::new(found);
-            state
-                .auth_cache
-                .put(parsed.id, generation, found.clone(), Instant::now());
+            state.auth_cache.put(
+                parsed.id.to_string(),
+                generation,
+                found.clone(),
+                Instant::now(),
+            );
             found
         }
     };
@@ -162,7 +165,7 @@ async fn touch(state: &AppState, token_id: &str, now: chrono::DateTime<chrono::U
 /// an expiry or a provisioning switch made through any replica is seen within that time.
 /// Holds digests only, never a secret. The console clears it after a change made in this
 /// process, so that its own effects show at once.
-pub type AuthCache = TtlCache<Arc<Credential>>;
+pub type AuthCache = TtlCache<String, Arc<Credential>>;
 
 /// An empty [`AuthCache`].
 pub fn auth_cache() -> AuthCache {

@@ -14,7 +14,7 @@ use crate::configuration::AppliedConfiguration;
 use crate::ttl_cache::{TtlCache, WITHIN_A_SECOND};
 
 /// The tenants' configurations, by tenant id.
-pub type ConfigurationCache = TtlCache<Arc<TenantConfigurations>>;
+pub type ConfigurationCache = TtlCache<String, Arc<TenantConfigurations>>;
 
 /// An empty [`ConfigurationCache`] (at most 10 000 tenants).
 pub fn configuration_cache() -> ConfigurationCache {

@@ -659,8 +659,12 @@ impl Store {
                     let applied = r.applied();
                     (r.filter.as_deref().map(fold), r.is_default, applied)
                 })));
-                self.configuration_cache
-                    .put(tenant, generation, found.clone(), Instant::now());
+                self.configuration_cache.put(
+                    tenant.to_string(),
+                    generation,
+                    found.clone(),
+                    Instant::now(),
+                );
                 found
             }
         };

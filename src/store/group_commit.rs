@@ -131,21 +131,7 @@ impl GroupCommit {
         let open = turn.open.as_mut().expect("a transaction was just opened");
         open.writes += 1;
         let first = open.writes == 1;
-        // The first writer runs in the transaction itself (alone, as without batching: a
-        // failure rolls the whole transaction back); the next ones each in a savepoint
-        // (`transaction` nests: released on Ok, rolled back to on Err), so that a failure
-        // leaves the writers before it whole.
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            if first {
-                f(&mut Conn::Sqlite(&mut open.conn))
-            } else {
-                open.conn.transaction(|c| f(&mut Conn::Sqlite(c)))
-            }
-        }));
-        if result.is_err() && !first {
-            // A panic inside the savepoint: undo it so the writers before stay whole.
-            let _ = AnsiTransactionManager::rollback_transaction(&mut *open.conn);
-        }
+        let result = run_in_batch(&mut open.conn, first, |c| f(&mut Conn::Sqlite(c)));
         let succeeded = matches!(result, Ok(Ok(_)));
         let hand_on =
             succeeded && open.writes < MAX_BATCH && self.waiting.load(Ordering::SeqCst) > 0;
@@ -219,6 +205,28 @@ impl GroupCommit {
         // The turn is held while `f` runs: no writer begins meanwhile.
         turn.open.is_none().then(f)
     }
+}
+
+/// Runs one write of a batch on the batch's connection. The transaction's first write runs
+/// in the transaction itself: a failure rolls the whole transaction back, which holds
+/// nothing else yet, so it needs no savepoint, and inside one SQLite copies every page the
+/// write changes to the statement journal (docs/performance.md, Findings 15 and 19). Each
+/// later write runs in a savepoint of its own (`transaction` nests: released on Ok, rolled
+/// back to on Err or on a panic), so that its failure leaves the writes before it whole.
+/// A panic is returned, not raised, with the savepoint already undone.
+pub(super) fn run_in_batch<R>(
+    conn: &mut SqliteConnection,
+    first: bool,
+    f: impl FnOnce(&mut SqliteConnection) -> ScimResult<R>,
+) -> std::thread::Result<ScimResult<R>> {
+    if first {
+        return catch_unwind(AssertUnwindSafe(|| f(conn)));
+    }
+    let result = catch_unwind(AssertUnwindSafe(|| conn.transaction(f)));
+    if result.is_err() {
+        let _ = AnsiTransactionManager::rollback_transaction(conn);
+    }
+    result
 }
 
 /// ROLLBACK of a batch whose only writer failed.

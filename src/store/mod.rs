@@ -371,7 +371,7 @@ impl Store {
                     sqlite_writer: writer,
                     checkpointer: Some(std::sync::Arc::new(checkpointer)),
                     write_queue: Some(std::sync::Arc::new(queue)),
-                    page_cursors: Default::default(),
+                    page_cursors: std::sync::Arc::new(page_cursors::page_cursors()),
                     configuration_cache: std::sync::Arc::new(
                         configuration_cache::configuration_cache(),
                     ),
@@ -391,7 +391,7 @@ impl Store {
                     sqlite_writer: Default::default(),
                     checkpointer: None,
                     write_queue: None,
-                    page_cursors: Default::default(),
+                    page_cursors: std::sync::Arc::new(page_cursors::page_cursors()),
                     configuration_cache: std::sync::Arc::new(
                         configuration_cache::configuration_cache(),
                     ),

@@ -11,12 +11,11 @@
 //! (every row once), `OFFSET` would skip as many rows as were deleted. Lists with
 //! `sortBy` are always answered with `OFFSET`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::filter::Filter;
 use crate::schema::ResourceType;
+use crate::ttl_cache::TtlCache;
 
 /// How long a cursor is kept after the page that made it.
 pub const TTL: Duration = Duration::from_secs(60);
@@ -52,42 +51,19 @@ pub struct Cursor {
     pub id: String,
 }
 
-#[derive(Default)]
-pub struct PageCursors {
-    cursors: Mutex<HashMap<CursorKey, (Cursor, Instant)>>,
-}
+/// The cursors kept: at most [`CAPACITY`], each for [`TTL`]. When full, expired cursors
+/// go; if none has, all go (a burst of distinct lists; they are only a shortcut).
+pub type PageCursors = TtlCache<CursorKey, Cursor>;
 
-impl PageCursors {
-    /// The cursor for a page starting at `key`, when one was kept less than [`TTL`] ago.
-    pub fn get(&self, key: &CursorKey, now: Instant) -> Option<Cursor> {
-        let cursors = crate::sync::lock(&self.cursors);
-        cursors
-            .get(key)
-            .filter(|(_, at)| now.duration_since(*at) < TTL)
-            .map(|(c, _)| c.clone())
-    }
-
-    /// Keeps where the page starting at `key` starts from. When full, expired cursors go;
-    /// if none has, all go (a burst of distinct lists; they are only a shortcut).
-    pub fn put(&self, key: CursorKey, cursor: Cursor, now: Instant) {
-        let mut cursors = crate::sync::lock(&self.cursors);
-        if cursors.len() >= CAPACITY && !cursors.contains_key(&key) {
-            cursors.retain(|_, (_, at)| now.duration_since(*at) < TTL);
-            if cursors.len() >= CAPACITY {
-                cursors.clear();
-            }
-        }
-        cursors.insert(key, (cursor, now));
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        crate::sync::lock(&self.cursors).len()
-    }
+/// No cursor yet.
+pub fn page_cursors() -> PageCursors {
+    TtlCache::new(TTL, CAPACITY)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
     use crate::schema::Registry;
 
@@ -104,37 +80,17 @@ mod tests {
 
     #[test]
     fn cursors_are_kept_per_list_and_offset_until_they_expire() {
-        let cursors = PageCursors::default();
+        let cursors = page_cursors();
         let t0 = Instant::now();
-        cursors.put(key("a", 100), cursor("x"), t0);
-        assert_eq!(cursors.get(&key("a", 100), t0), Some(cursor("x")));
-        assert_eq!(cursors.get(&key("a", 200), t0), None, "another offset");
-        assert_eq!(cursors.get(&key("b", 100), t0), None, "another tenant");
+        cursors.insert(key("a", 100), cursor("x"), t0);
+        assert_eq!(cursors.get(&key("a", 100), t0), Ok(cursor("x")));
+        assert!(cursors.get(&key("a", 200), t0).is_err(), "another offset");
+        assert!(cursors.get(&key("b", 100), t0).is_err(), "another tenant");
         let groups = CursorKey::new("a", &Registry::get().group, None, 100);
-        assert_eq!(cursors.get(&groups, t0), None, "another resource type");
+        assert!(cursors.get(&groups, t0).is_err(), "another resource type");
         let filter = crate::filter::parse_filter("title eq \"x\"").unwrap();
         let filtered = CursorKey::new("a", &Registry::get().user, Some(&filter), 100);
-        assert_eq!(cursors.get(&filtered, t0), None, "another filter");
-        assert_eq!(cursors.get(&key("a", 100), t0 + TTL), None, "expired");
-    }
-
-    #[test]
-    fn a_full_set_drops_expired_cursors_then_all() {
-        let cursors = PageCursors::default();
-        let t0 = Instant::now();
-        for i in 0..CAPACITY as i64 {
-            cursors.put(key("a", i), cursor("x"), t0);
-        }
-        assert_eq!(cursors.len(), CAPACITY);
-        // None expired: all go, the new one stays.
-        cursors.put(key("b", 1), cursor("y"), t0);
-        assert_eq!(cursors.len(), 1);
-        for i in 0..CAPACITY as i64 - 1 {
-            cursors.put(key("c", i), cursor("x"), t0 + TTL);
-        }
-        // The first one expired: only it goes.
-        cursors.put(key("d", 1), cursor("z"), t0 + TTL + Duration::from_secs(1));
-        assert_eq!(cursors.len(), CAPACITY);
-        assert_eq!(cursors.get(&key("b", 1), t0 + TTL), None);
+        assert!(cursors.get(&filtered, t0).is_err(), "another filter");
+        assert!(cursors.get(&key("a", 100), t0 + TTL).is_err(), "expired");
     }
 }

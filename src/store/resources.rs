@@ -1143,6 +1143,7 @@ impl Store {
             .then(|| {
                 self.page_cursors
                     .get(&CursorKey::new(tenant, rt, q.filter, offset), now)
+                    .ok()
             })
             .flatten();
         let (resources, map, total) = self.read(|c| {
@@ -1214,7 +1215,7 @@ impl Store {
                 created: last.created.clone(),
                 id: last.id.clone(),
             };
-            self.page_cursors.put(next, cursor, now);
+            self.page_cursors.insert(next, cursor, now);
         }
         Ok((ListPage { total, resources }, map))
     }

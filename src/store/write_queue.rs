@@ -13,16 +13,14 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::Arc;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
 
-use super::group_commit::{GroupCommit, MAX_BATCH};
+use super::group_commit::{run_in_batch, GroupCommit, MAX_BATCH};
 use super::Conn;
 use crate::error::{ScimError, ScimResult};
 
@@ -121,18 +119,16 @@ fn run(
     }
 }
 
-/// Runs one write's work on the writer thread's connection; a panic is its error.
-fn run_work(work: Work, conn: &mut SqliteConnection) -> Outcome {
-    catch_unwind(AssertUnwindSafe(|| work(&mut Conn::Sqlite(conn))))
+/// Runs one write's work on the writer thread's connection, as the transaction's first
+/// write or in a savepoint (`run_in_batch`); a panic is its error.
+fn run_work(work: Work, conn: &mut SqliteConnection, first: bool) -> Outcome {
+    run_in_batch(conn, first, |c| work(&mut Conn::Sqlite(c)))
         .unwrap_or_else(|_| Err(ScimError::internal("a write panicked")))
 }
 
 /// Runs `works` in one transaction and answers each. The first runs in the transaction
-/// itself, the others each in a savepoint: SQLite copies every page a write changes inside
-/// a savepoint to the statement journal (kept in memory since Finding 19; before, past 64 KiB
-/// it spilled to a temporary file), which was a tenth of the server's CPU in an Entra sync
-/// (docs/performance.md, Finding 15). Should the first fail, the ROLLBACK undoes it, and the
-/// others go on in a new transaction.
+/// itself, the others each in a savepoint (`run_in_batch`, which says why). Should the
+/// first fail, the ROLLBACK undoes it, and the others go on in a new transaction.
 fn run_batch(
     mut works: VecDeque<Work>,
     mut dones: VecDeque<tokio::sync::oneshot::Sender<Outcome>>,
@@ -142,7 +138,7 @@ fn run_batch(
     while let Some(first) = works.pop_front() {
         let mut first_failed = false;
         let committed = writer.write_batch(pool, |conn| {
-            let outcome = run_work(first, conn);
+            let outcome = run_work(first, conn, true);
             let mut outcomes = match outcome {
                 Ok(value) => vec![Ok(value)],
                 Err(e) => {
@@ -151,9 +147,8 @@ fn run_batch(
                 }
             };
             for work in works.drain(..) {
-                // Each later write in a savepoint: one that fails (or panics) is rolled
-                // back alone.
-                let outcome = conn.transaction(|conn| run_work(work, conn));
+                // One that fails (or panics) is rolled back alone.
+                let outcome = run_work(work, conn, false);
                 if let Err(e) = &outcome {
                     if !in_transaction(conn) {
                         // SQLite ended the whole transaction on this error (it does on
