@@ -249,15 +249,71 @@ fn write_members(
     let (if_match, now, log) = opts.parts();
     let head = select_head(c, tenant, rt, id, true)?.ok_or_else(|| not_found(rt, id))?;
     check_if_match(if_match, head.version)?;
-    let changed = write_member_changes(c, tenant, rt, id, changes)?;
     let name = head.display_name.as_deref();
+    let log = log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now)));
+    let ts = format_timestamp(now);
+    if let Some(changed) = write_one_membership_change(c, tenant, id, changes, &ts, &log)? {
+        return Ok(weak_etag(head.version + i64::from(changed)));
+    }
+    let changed = write_member_changes(c, tenant, rt, id, changes)?;
     let mut statements = Vec::with_capacity(2);
     if changed {
-        statements.push(resource_update(tenant, id, None, &format_timestamp(now)));
+        statements.push(resource_update(tenant, id, None, &ts));
     }
-    statements.extend(log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now))));
+    statements.extend(log);
     c.execute_all(statements)?;
     Ok(weak_etag(head.version + i64::from(changed)))
+}
+
+/// PostgreSQL, one add or remove of at most [`IN_LIST_MAX`] members (Entra's member PATCH):
+/// the membership change, the group's `meta` moved on when it changed a row, and the
+/// provisioning log, as one statement (data-modifying `WITH`). Written one after the other
+/// they were three round trips, each made while holding the group's row lock, which every
+/// other PATCH of that group waits for. Whether a membership changed, or `None` when the
+/// change is not of that kind (or on SQLite, which writes them one by one in its turn).
+fn write_one_membership_change(
+    c: &mut Conn<'_>,
+    tenant: &str,
+    id: &str,
+    changes: &[MemberChange],
+    ts: &str,
+    log: &Option<Sql>,
+) -> ScimResult<Option<bool>> {
+    if !matches!(c, Conn::Postgres(_)) {
+        return Ok(None);
+    }
+    let (membership, added) = match changes {
+        [MemberChange::Add(members)] => {
+            let ids = ids_to_add(id, members)?;
+            if ids.len() > IN_LIST_MAX {
+                return Ok(None);
+            }
+            (member_insert(tenant, id, &ids), Some(ids))
+        }
+        [MemberChange::Remove(ids)] => {
+            let ids = distinct(ids.iter().map(String::as_str));
+            if ids.len() > IN_LIST_MAX {
+                return Ok(None);
+            }
+            (member_delete(tenant, id, Some(&ids)), None)
+        }
+        _ => return Ok(None),
+    };
+    let mut q = Sql::new("WITH m AS (");
+    q.append(membership)
+        .push(" RETURNING 1), u AS (")
+        .append(resource_update(tenant, id, None, ts))
+        .push(" AND EXISTS (SELECT 1 FROM m))");
+    if let Some(log) = log {
+        q.push(", l AS (").append(log.clone()).push(")");
+    }
+    q.push(" SELECT COUNT(*) AS n FROM m").shaped_by_input();
+    let n = c.first::<Count>(&q)?.map_or(0, |r| r.n) as usize;
+    if let Some(ids) = added.filter(|ids| n < ids.len()) {
+        // Some were members already, or are unknown (a 400 that rolls all of it back).
+        check_members_known(c, tenant, &ids)?;
+    }
+    Ok(Some(n > 0))
 }
 
 /// A create worked out ([`Store::plan_create`]).
@@ -800,41 +856,58 @@ fn add_members(
     group_id: &str,
     members: &[MemberRef],
 ) -> ScimResult<usize> {
+    let ids = ids_to_add(group_id, members)?;
+    let mut added = 0;
+    for chunk in ids.chunks(IN_LIST_MAX) {
+        let n = conn.execute(&member_insert(tenant, group_id, chunk))?;
+        if n < chunk.len() {
+            check_members_known(conn, tenant, chunk)?;
+        }
+        added += n;
+    }
+    Ok(added)
+}
+
+/// The distinct ids of `members`; a group naming itself is a 400.
+fn ids_to_add<'a>(group_id: &str, members: &'a [MemberRef]) -> ScimResult<Vec<&'a str>> {
     if members.iter().any(|m| m.value == group_id) {
         return Err(ScimError::invalid_value(
             "a group cannot be a member of itself",
         ));
     }
-    let ids = distinct(members.iter().map(|m| m.value.as_str()));
-    let mut added = 0;
-    for chunk in ids.chunks(IN_LIST_MAX) {
-        let mut q = Sql::new(
-            "INSERT INTO members (tenant_id, group_id, member_id, member_type) SELECT r.tenant_id, ",
-        );
-        q.text(group_id)
-            .push(", r.id, r.resource_type FROM resources r WHERE r.tenant_id = ")
-            .text(tenant)
-            .push(" AND r.id")
-            .in_list(chunk)
-            .push(" ON CONFLICT DO NOTHING");
-        let n = conn.execute(&q)?;
-        if n < chunk.len() {
-            let mut known = Sql::new("SELECT r.id FROM resources r WHERE r.tenant_id = ");
-            known.text(tenant).push(" AND r.id").in_list(chunk);
-            let found: HashSet<String> = conn
-                .load::<IdRow>(&known)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
-            if let Some(unknown) = chunk.iter().find(|id| !found.contains(**id)) {
-                return Err(ScimError::invalid_value(format!(
-                    "member '{unknown}' is not a User or Group of this tenant"
-                )));
-            }
-        }
-        added += n;
+    Ok(distinct(members.iter().map(|m| m.value.as_str())))
+}
+
+/// Inserts the resources `ids` of the tenant as members of the group; ids that are
+/// already members, or name nothing, insert no row.
+fn member_insert(tenant: &str, group_id: &str, ids: &[&str]) -> Sql {
+    let mut q = Sql::new(
+        "INSERT INTO members (tenant_id, group_id, member_id, member_type) SELECT r.tenant_id, ",
+    );
+    q.text(group_id)
+        .push(", r.id, r.resource_type FROM resources r WHERE r.tenant_id = ")
+        .text(tenant)
+        .push(" AND r.id")
+        .in_list(ids)
+        .push(" ON CONFLICT DO NOTHING");
+    q
+}
+
+/// A 400 naming the first of `ids` that is not a resource of the tenant.
+fn check_members_known(conn: &mut Conn<'_>, tenant: &str, ids: &[&str]) -> ScimResult<()> {
+    let mut known = Sql::new("SELECT r.id FROM resources r WHERE r.tenant_id = ");
+    known.text(tenant).push(" AND r.id").in_list(ids);
+    let found: HashSet<String> = conn
+        .load::<IdRow>(&known)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    match ids.iter().find(|id| !found.contains(**id)) {
+        Some(unknown) => Err(ScimError::invalid_value(format!(
+            "member '{unknown}' is not a User or Group of this tenant"
+        ))),
+        None => Ok(()),
     }
-    Ok(added)
 }
 
 /// Removes the members `ids` (all members when `None`) from the group; returns how many.
@@ -844,18 +917,24 @@ fn remove_members(
     group_id: &str,
     ids: Option<&[String]>,
 ) -> ScimResult<usize> {
-    let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
-    q.text(tenant).push(" AND group_id = ").text(group_id);
     let Some(ids) = ids else {
-        return conn.execute(&q);
+        return conn.execute(&member_delete(tenant, group_id, None));
     };
     let mut removed = 0;
     for chunk in distinct(ids.iter().map(String::as_str)).chunks(IN_LIST_MAX) {
-        let mut q = q.clone();
-        q.push(" AND member_id").in_list(chunk);
-        removed += conn.execute(&q)?;
+        removed += conn.execute(&member_delete(tenant, group_id, Some(chunk)))?;
     }
     Ok(removed)
+}
+
+/// Deletes the members `ids` (all members when `None`) of the group.
+fn member_delete(tenant: &str, group_id: &str, ids: Option<&[&str]>) -> Sql {
+    let mut q = Sql::new("DELETE FROM members WHERE tenant_id = ");
+    q.text(tenant).push(" AND group_id = ").text(group_id);
+    if let Some(ids) = ids {
+        q.push(" AND member_id").in_list(ids);
+    }
+    q
 }
 
 fn load_members(

@@ -397,6 +397,29 @@ both_backends!(
         .await
         .assert_error(400, Some("invalidValue"));
         assert_eq!(version(&env.get_ok(&path).await), "W/\"2\"");
+        // A new member and an unknown one in one operation: 400, and the new one is not
+        // added either (the insert of the known one is rolled back with the rest).
+        let other = env.create_user("versions-other@example.com").await;
+        env.patch(
+            &path,
+            patch_op(json!([{"op": "Add", "path": "members",
+                              "value": [{"value": other}, {"value": "no-such-user"}]}])),
+        )
+        .await
+        .assert_error(400, Some("invalidValue"));
+        let unchanged = env.get_ok(&path).await;
+        assert_eq!(version(&unchanged), "W/\"2\"");
+        assert_eq!(member_ids(&unchanged), vec![u.clone()]);
+        // Removing a user who is not a member changes nothing either.
+        let r = env
+            .patch(
+                &path,
+                patch_op(json!([{"op": "Remove", "path": "members", "value": [{"value": other}]}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.raw);
+        assert_eq!(r.header("etag"), Some("W/\"2\""));
+        assert_eq!(version(&env.get_ok(&path).await), "W/\"2\"");
         // Removal by filter: applied.
         let r = env
             .patch(
