@@ -415,7 +415,23 @@ for kind in $SCALE_DBS; do
 done
 
 # ---- report ----------------------------------------------------------------------------------
+# The peers' versions as start_peer.sh installed them: a fresh machine may get newer ones,
+# which are another baseline (the sixteenth session's scimmy answered 1.6x as many filter
+# requests, relative to the ceiling, as the fifteenth's).
+peer_versions() {
+  local dir=${PEERS_DIR:-/tmp/peers} found=()
+  local scimmy=$dir/node/node_modules/scimmy/package.json py=$dir/venv_scim2_server/bin/python
+  if [ -f "$scimmy" ]; then
+    found+=("scimmy $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$scimmy") on node $(node --version 2>/dev/null)")
+  fi
+  if [ -x "$py" ]; then
+    found+=("scim2-server $("$py" -c 'import importlib.metadata as m; print(m.version("scim2-server"))' 2>/dev/null) on $("$py" --version 2>&1)")
+  fi
+  local out="" one
+  for one in "${found[@]}"; do out+="${out:+, }$one"; done
+  echo "${out:-none}"
+}
 python3 "$HERE/report.py" "$RES" "$OUT_DIR/rss.tsv" "$SCALE_SMALL" "$SCALE_LARGE" "$MEMBER_SIZES" \
-  "N=$N DURATION=$DURATION ROUNDS=$ROUNDS ROUND_DURATION=$ROUND_DURATION CONNS=$CONNS THREADS=$THREADS SYNC_N=$SYNC_N SYNC_GROUPS=$SYNC_GROUPS SYNC_MEMBERS=$SYNC_MEMBERS | $MACHINE | $(date -u +%FT%TZ)" \
+  "N=$N DURATION=$DURATION ROUNDS=$ROUNDS ROUND_DURATION=$ROUND_DURATION CONNS=$CONNS THREADS=$THREADS SYNC_N=$SYNC_N SYNC_GROUPS=$SYNC_GROUPS SYNC_MEMBERS=$SYNC_MEMBERS | $MACHINE | peers: $(peer_versions) | $(date -u +%FT%TZ)" \
   | tee "$OUT_DIR/report.md"
 log "results in $OUT_DIR (report.md, results.tsv, per-server logs)"
