@@ -209,8 +209,8 @@ impl GroupCommit {
 
 /// Runs one write of a batch on the batch's connection. The transaction's first write runs
 /// in the transaction itself: a failure rolls the whole transaction back, which holds
-/// nothing else yet, so it needs no savepoint, and inside one SQLite copies every page the
-/// write changes to the statement journal (docs/performance.md, Findings 15 and 19). Each
+/// nothing else yet, so it needs no savepoint (inside one, SQLite copies every page the
+/// write changes to the statement journal: docs/performance.md, Findings 15 and 19). Each
 /// later write runs in a savepoint of its own (`transaction` nests: released on Ok, rolled
 /// back to on Err or on a panic), so that its failure leaves the writes before it whole.
 /// A panic is returned, not raised, with the savepoint already undone.
