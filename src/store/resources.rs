@@ -252,7 +252,7 @@ fn write_members(
     let name = head.display_name.as_deref();
     let log = log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name, now)));
     let ts = format_timestamp(now);
-    if let Some(changed) = write_one_membership_change(c, tenant, id, changes, &ts, &log)? {
+    if let Some(changed) = write_one_membership_change(c, tenant, id, changes, &ts, log.as_ref())? {
         return Ok(weak_etag(head.version + i64::from(changed)));
     }
     let changed = write_member_changes(c, tenant, rt, id, changes)?;
@@ -277,27 +277,23 @@ fn write_one_membership_change(
     id: &str,
     changes: &[MemberChange],
     ts: &str,
-    log: &Option<Sql>,
+    log: Option<&Sql>,
 ) -> ScimResult<Option<bool>> {
     if !matches!(c, Conn::Postgres(_)) {
         return Ok(None);
     }
-    let (membership, added) = match changes {
-        [MemberChange::Add(members)] => {
-            let ids = ids_to_add(id, members)?;
-            if ids.len() > IN_LIST_MAX {
-                return Ok(None);
-            }
-            (member_insert(tenant, id, &ids), Some(ids))
-        }
-        [MemberChange::Remove(ids)] => {
-            let ids = distinct(ids.iter().map(String::as_str));
-            if ids.len() > IN_LIST_MAX {
-                return Ok(None);
-            }
-            (member_delete(tenant, id, Some(&ids)), None)
-        }
+    let (ids, adding) = match changes {
+        [MemberChange::Add(members)] => (ids_to_add(id, members)?, true),
+        [MemberChange::Remove(ids)] => (distinct(ids.iter().map(String::as_str)), false),
         _ => return Ok(None),
+    };
+    if ids.len() > IN_LIST_MAX {
+        return Ok(None);
+    }
+    let membership = if adding {
+        member_insert(tenant, id, &ids)
+    } else {
+        member_delete(tenant, id, Some(&ids))
     };
     let mut q = Sql::new("WITH m AS (");
     q.append(membership)
@@ -309,7 +305,7 @@ fn write_one_membership_change(
     }
     q.push(" SELECT COUNT(*) AS n FROM m").shaped_by_input();
     let n = c.first::<Count>(&q)?.map_or(0, |r| r.n) as usize;
-    if let Some(ids) = added.filter(|ids| n < ids.len()) {
+    if adding && n < ids.len() {
         // Some were members already, or are unknown (a 400 that rolls all of it back).
         check_members_known(c, tenant, &ids)?;
     }
