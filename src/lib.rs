@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod configuration;
 pub mod console;
+pub mod control;
 pub mod error;
 pub mod filter;
 pub mod http;

@@ -7,10 +7,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use scimd::config::ServeConfig;
-use scimd::store::console::Role;
-use scimd::store::tenants::NewTokenRecord;
-use scimd::store::Store;
-use scimd::token;
+use scimd::control;
 
 #[derive(Parser)]
 #[command(name = "scimd", version, about = "SCIM 2.0 provisioning target")]
@@ -74,6 +71,13 @@ enum DbCommand {
         /// Target database URL; migrated, and refused unless it holds no tenant.
         #[arg(long)]
         to: String,
+    },
+    /// Copy the SQLite database, as of one moment, into a new file while it is in use
+    /// (through the running server when it holds the file).
+    Backup {
+        /// The new file (must not exist).
+        #[arg(long)]
+        to: std::path::PathBuf,
     },
 }
 
@@ -144,39 +148,29 @@ fn init_tracing() -> scimd::log_writer::FlushGuard {
     guard
 }
 
-fn open(url: &str) -> Result<Store, String> {
-    Store::open(url, 2)
-}
-
 fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> {
-    let now = Utc::now();
     let settings = cli.serve.http_settings();
-    match command {
+    let command = match command {
         Command::Serve => unreachable!("handled by main"),
         Command::Healthcheck => {
             let addr = cli.serve.listen.clone();
             let ready = healthcheck(&addr).map_err(|e| format!("{addr}: {e}"))?;
-            if ready {
+            return if ready {
                 Ok(json!({"ready": true}))
             } else {
                 Err(format!("{addr}: not ready"))
-            }
+            };
         }
-        Command::Migrate => {
-            open(&cli.database_url)?;
-            Ok(json!({"migrated": true}))
+        Command::Db {
+            command: DbCommand::Copy { from, to },
+        } => {
+            let report = scimd::store::copy::copy_database(from, to)?;
+            return Ok(report.to_json());
         }
+        Command::Migrate => control::Command::Migrate,
         Command::Tenant {
             command: TenantCommand::Create { name },
-        } => {
-            let store = open(&cli.database_url)?;
-            let tenant = store.create_tenant(name, now).map_err(|e| e.to_string())?;
-            Ok(json!({
-                "tenant_id": tenant.id,
-                "name": tenant.name,
-                "scim_url": settings.scim_url(&tenant.id),
-            }))
-        }
+        } => control::Command::TenantCreate { name: name.clone() },
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -184,24 +178,17 @@ fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> 
                     name,
                     expires_at,
                 },
-        } => {
-            let store = open(&cli.database_url)?;
-            let new = token::generate();
-            store
-                .insert_token(
-                    &NewTokenRecord {
-                        tenant,
-                        id: &new.id,
-                        secret_sha256: &new.secret_sha256,
-                        name,
-                        created_by: Some("cli"),
-                        expires_at: *expires_at,
-                    },
-                    now,
-                )
-                .map_err(|e| e.to_string())?;
-            Ok(json!({"token": new.token, "token_id": new.id, "name": name}))
-        }
+        } => control::Command::TokenCreate {
+            tenant: tenant.clone(),
+            name: name.clone(),
+            expires_at: *expires_at,
+        },
+        Command::Token {
+            command: TokenCommand::Revoke { tenant, token_id },
+        } => control::Command::TokenRevoke {
+            tenant: tenant.clone(),
+            token_id: token_id.clone(),
+        },
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -210,48 +197,29 @@ fn run_admin(cli: &Cli, command: &Command) -> Result<serde_json::Value, String> 
                     role,
                 },
         } => {
-            let store = open(&cli.database_url)?;
-            if store
-                .get_tenant(tenant)
-                .map_err(|e| e.to_string())?
-                .is_none()
-            {
-                return Err(format!("no tenant {tenant}"));
-            }
             let mut password = String::new();
             std::io::stdin()
                 .read_line(&mut password)
                 .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-            let hash = scimd::password::hash(password.trim_end_matches(['\r', '\n']))
+            let password_hash = scimd::password::hash(password.trim_end_matches(['\r', '\n']))
                 .map_err(|e| e.detail)?;
-            let role = Role::parse(role).ok_or("role must be owner, admin or viewer")?;
-            let account = store
-                .create_account(tenant, email, &hash, role, now)
-                .map_err(|e| e.to_string())?;
-            Ok(
-                json!({"account_id": account.id, "tenant_id": tenant, "email": account.email, "role": account.role}),
-            )
-        }
-        Command::Db {
-            command: DbCommand::Copy { from, to },
-        } => {
-            let report = scimd::store::copy::copy_database(from, to)?;
-            Ok(report.to_json())
-        }
-        Command::Token {
-            command: TokenCommand::Revoke { tenant, token_id },
-        } => {
-            let store = open(&cli.database_url)?;
-            if store
-                .revoke_token(tenant, token_id, now)
-                .map_err(|e| e.to_string())?
-            {
-                Ok(json!({"revoked": true, "token_id": token_id}))
-            } else {
-                Err(format!("tenant {tenant} has no token {token_id}"))
+            control::Command::AdminCreate {
+                tenant: tenant.clone(),
+                email: email.clone(),
+                role: role.clone(),
+                password_hash,
             }
         }
-    }
+        Command::Db {
+            command: DbCommand::Backup { to },
+        } => {
+            let to = std::path::absolute(to).map_err(|e| format!("{}: {e}", to.display()))?;
+            control::Command::Backup {
+                to: to.to_string_lossy().into_owned(),
+            }
+        }
+    };
+    control::run(&cli.database_url, &settings, &command)
 }
 
 fn main() -> ExitCode {

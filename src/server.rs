@@ -93,6 +93,7 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         "scimd serving"
     );
     announce_first_run(&store, &settings.public_url).await?;
+    let control = start_control_socket(&store, &settings, &database_url);
     let retention = spawn_retention(store.clone(), config.log_retention_days);
     let state = AppState::new(store.clone(), settings);
     let mut server = HttpServer::new(move || scimd_app!(state.clone()))
@@ -111,8 +112,38 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
     let result = server.await;
     retention.abort();
     let _ = retention.await;
+    // Joins its thread, which lets go of its store handle, and removes the socket file.
+    let _ = web::block(move || drop(control)).await;
     close(store).await;
     result
+}
+
+/// On a SQLite file, the socket through which the CLI runs its commands in this server
+/// ([`crate::control`]): with the file kept to this process, the CLI cannot open it. Without
+/// the socket (a path too long for one, a directory not writable) the server still serves,
+/// and says so.
+fn start_control_socket(
+    store: &Store,
+    settings: &crate::config::HttpSettings,
+    database_url: &str,
+) -> Option<crate::control::ControlSocket> {
+    let Ok(crate::store::DatabaseUrl::Sqlite(file)) =
+        crate::store::DatabaseUrl::parse(database_url)
+    else {
+        return None;
+    };
+    let path = crate::control::socket_path(&file.path);
+    match crate::control::ControlSocket::start(store.clone(), settings.clone(), path.clone()) {
+        Ok(socket) => Some(socket),
+        Err(e) => {
+            tracing::warn!(
+                socket = %path.display(),
+                error = %e,
+                "no control socket: the CLI cannot reach this server (use the console or the admin API)"
+            );
+            None
+        }
+    }
 }
 
 /// HTTP worker threads unless configured: two per core (actix's own default is one).

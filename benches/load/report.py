@@ -37,7 +37,7 @@ def median_round(rs):
 
 rows = {key: median_round(rs) for key, rs in rounds.items()}
 
-SCIMD = ["scimd-sqlite", "scimd-sqlite-excl", "scimd-pg"]
+SCIMD = ["scimd-sqlite", "scimd-sqlite-shared", "scimd-pg"]
 PEERS = ["scimmy", "scim2-server"]
 SCENARIOS = [
     ("seed", "seed: POST /Users (users/s)"),

@@ -4,8 +4,8 @@
 #   benches/load/run.sh            full run (~13 min on 2 cores)
 #   QUICK=1 benches/load/run.sh    smoke run (~3 min: N=1000, DURATION=5s, 2 rounds of 3s, small scale run)
 #
-# Servers: scimd-sqlite, scimd-sqlite-excl (the same with ?exclusive=true: the file kept to the
-#   server), scimd-pg (fresh database, dropped afterwards), scimmy and scim2-server (peers, via
+# Servers: scimd-sqlite (the default: the file kept to the server), scimd-sqlite-shared (the
+#   same with ?exclusive=false: the file shared with other processes), scimd-pg (fresh database, dropped afterwards), scimmy and scim2-server (peers, via
 #   $TOOLS/start_peer.sh), ceiling (examples/ceiling.rs: bare actix-web, fixed JSON body).
 # Every server is started and seeded first and kept running (idle while the others are
 # measured); then the steady scenarios run in ROUNDS interleaved rounds (each round runs every
@@ -58,7 +58,7 @@ SCALE_SMALL=${SCALE_SMALL:-10000}
 SCALE_LARGE=${SCALE_LARGE:-100000}
 MEMBER_SIZES=${MEMBER_SIZES:-10 10000 100000}
 SCALE_DBS=${SCALE_DBS:-sqlite postgres}
-SERVERS=${SERVERS:-scimd-sqlite scimd-sqlite-excl scimd-pg scimmy scim2-server ceiling}
+SERVERS=${SERVERS:-scimd-sqlite scimd-sqlite-shared scimd-pg scimmy scim2-server ceiling}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PEER_TOKEN=${TOKEN:-secret}
 EXTRAS=500          # users kept out of the member-scenario groups (they are the churn)
@@ -325,11 +325,11 @@ ORDER=()
 # 1. start and seed every server; they stay up (idle) while the others are measured
 for server in $SERVERS; do
   case $server in
-    scimd-sqlite|scimd-sqlite-excl|scimd-pg)
+    scimd-sqlite|scimd-sqlite-shared|scimd-pg)
       kind=sqlite; [ "$server" = scimd-pg ] && kind=postgres
       new_db "$kind" "$server"
       S_DB[$server]=$DBURL
-      [ "$server" = scimd-sqlite-excl ] && DBURL="$DBURL?exclusive=true"
+      [ "$server" = scimd-sqlite-shared ] && DBURL="$DBURL?exclusive=false"
       start_scimd "$server" "$DBURL"
       S_BASE[$server]=$BASE; S_TOK[$server]=$TOK; S_PID[$server]=$PID
       seed_suite "$server" "$BASE" "$TOK"

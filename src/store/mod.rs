@@ -228,12 +228,13 @@ pub enum DatabaseUrl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteFile {
     pub path: String,
-    /// `?exclusive=true`: this process keeps the file to itself (SQLite's `unix-excl` VFS).
-    /// Its connections still share it with each other, through locks and a write-ahead-log
-    /// index held in memory, so a read takes no file lock: no `fcntl` system calls, and the
-    /// HTTP workers no longer queue on the mutex SQLite holds around them (docs/performance.md,
-    /// Finding 13). No other process can open the file meanwhile: not the `scimd` CLI, not
-    /// `sqlite3 .backup` (docs/operations.md).
+    /// Whether this process keeps the file to itself (SQLite's `unix-excl` VFS): the default;
+    /// `?exclusive=false` shares it. Its connections still share it with each other, through
+    /// locks and a write-ahead-log index held in memory, so a read takes no file lock: no
+    /// `fcntl` system calls, and the HTTP workers no longer queue on the mutex SQLite holds
+    /// around them (docs/performance.md, Finding 13). No other process can open the file
+    /// meanwhile: the `scimd` CLI reaches the server through its control socket
+    /// ([`crate::control`]), and `scimd db backup` copies the file while it is in use.
     pub exclusive: bool,
 }
 
@@ -259,15 +260,15 @@ impl SqliteFile {
 }
 
 impl DatabaseUrl {
-    /// `sqlite://scimd.db` (relative), `sqlite:///abs/path.db`, either with `?exclusive=true`;
-    /// `postgres://…`.
+    /// `sqlite://scimd.db` (relative), `sqlite:///abs/path.db`, either with
+    /// `?exclusive=false` (to share the file with other processes); `postgres://…`.
     pub fn parse(url: &str) -> Result<DatabaseUrl, String> {
         if let Some(rest) = url.strip_prefix("sqlite://") {
             let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
             if path.is_empty() || path == ":memory:" {
                 return Err("sqlite URL needs a file path, e.g. sqlite://scimd.db".into());
             }
-            let mut exclusive = false;
+            let mut exclusive = true;
             for pair in query.split('&').filter(|p| !p.is_empty()) {
                 exclusive = match pair {
                     "exclusive=true" => true,
@@ -286,7 +287,7 @@ impl DatabaseUrl {
         } else if let Some(path) = url.strip_prefix("sqlite:") {
             Ok(DatabaseUrl::Sqlite(SqliteFile {
                 path: path.to_string(),
-                exclusive: false,
+                exclusive: true,
             }))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DatabaseUrl::Postgres(url.to_string()))
@@ -305,9 +306,10 @@ fn sqlite_open_error(file: &SqliteFile, e: diesel::ConnectionError) -> String {
     if detail.contains("database is locked") {
         format!(
             "cannot open SQLite database {}: it is locked by another process (a scimd server \
-             on ?exclusive=true keeps the file to itself while it runs, and a process on \
-             ?exclusive=true cannot open a file another one uses): use the console or the \
-             admin API, or stop the other process first ({detail})",
+             keeps its file to itself while it runs unless its URL says ?exclusive=false, \
+             and a server cannot keep a file another process uses): run the CLI's commands \
+             through the server (they go through its control socket when it answers there), \
+             use the console or the admin API, or stop the other process first ({detail})",
             file.path
         )
     } else {
@@ -344,7 +346,12 @@ impl Store {
 
     /// Opens the database and applies pending migrations.
     pub fn open(url: &str, max_connections: u32) -> Result<Store, String> {
-        let store = match DatabaseUrl::parse(url)? {
+        Store::open_database(DatabaseUrl::parse(url)?, max_connections)
+    }
+
+    /// [`Store::open`] on a parsed URL.
+    pub fn open_database(url: DatabaseUrl, max_connections: u32) -> Result<Store, String> {
+        let store = match url {
             DatabaseUrl::Sqlite(file) => {
                 sqlite_log::install();
                 let path = file.target();
@@ -531,6 +538,24 @@ impl Store {
         self.read(|c| c.execute(&q).map(|_| ()))
     }
 
+    /// Copies the SQLite database, as of one moment, into the new file `path` (`VACUUM
+    /// INTO`: a read transaction, so requests go on meanwhile). PostgreSQL has `pg_dump`.
+    pub fn backup_into(&self, path: &str) -> ScimResult<()> {
+        if self.dialect() != Dialect::Sqlite {
+            return Err(ScimError::invalid_value(
+                "a backup through scimd is for SQLite; back PostgreSQL up with pg_dump",
+            ));
+        }
+        if std::path::Path::new(path).exists() {
+            return Err(ScimError::invalid_value(format!("{path} already exists")));
+        }
+        let mut q = Sql::new("VACUUM INTO ");
+        q.text(path);
+        self.read(|c| c.execute(&q).map(|_| ())).map_err(|e| {
+            ScimError::invalid_value(format!("the backup to {path} failed: {}", e.detail))
+        })
+    }
+
     /// True if a connection can be taken and answers a trivial query.
     pub fn ping(&self) -> bool {
         self.read(|c| c.execute(&Sql::new("SELECT 1")).map(|_| ()))
@@ -601,8 +626,9 @@ mod tests {
     #[test]
     fn parses_database_urls() {
         for (url, path, exclusive) in [
-            ("sqlite://scimd.db", "scimd.db", false),
-            ("sqlite:///var/lib/scimd.db", "/var/lib/scimd.db", false),
+            ("sqlite://scimd.db", "scimd.db", true),
+            ("sqlite:///var/lib/scimd.db", "/var/lib/scimd.db", true),
+            ("sqlite:scimd.db", "scimd.db", true),
             (
                 "sqlite:///var/lib/scimd.db?exclusive=true",
                 "/var/lib/scimd.db",
@@ -705,15 +731,15 @@ mod tests {
         );
     }
 
-    /// `?exclusive=true`: every connection of the store (readers, the writers' queue, the
-    /// checkpoint thread) shares the file, with the write-ahead-log index in memory (no
-    /// `-shm` file); the file keeps a name URI syntax would misread; once the store is
-    /// closed, a plain open sees what it wrote.
+    /// Kept to the process (the default): every connection of the store (readers, the
+    /// writers' queue, the checkpoint thread) shares the file, with the write-ahead-log
+    /// index in memory (no `-shm` file); the file keeps a name URI syntax would misread;
+    /// once the store is closed, a shared open sees what it wrote.
     #[test]
     fn an_exclusive_sqlite_file_is_shared_by_the_stores_connections() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("odd#name 50%.db");
-        let url = format!("sqlite://{}?exclusive=true", path.display());
+        let url = format!("sqlite://{}", path.display());
         let store = Store::open(&url, 4).unwrap();
         let now = chrono::Utc::now();
         let tenants: Vec<_> = (0..20)
@@ -729,7 +755,8 @@ mod tests {
         assert!(!std::path::Path::new(&shm).exists(), "{shm} exists");
         drop(store);
 
-        let plain = Store::open(&format!("sqlite://{}", path.display()), 1).unwrap();
+        let plain =
+            Store::open(&format!("sqlite://{}?exclusive=false", path.display()), 1).unwrap();
         let last = tenants.last().unwrap();
         assert_eq!(plain.get_tenant(&last.id).unwrap().unwrap().name, "T19");
     }

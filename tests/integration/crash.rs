@@ -566,18 +566,21 @@ fn crash_run(backend: Backend, url_parameters: &str) {
     assert_eq!(errors, 0, "5xx answers (see the log above)");
 }
 
+/// On SQLite's default, a file the server keeps to itself: its write-ahead-log index lives
+/// in the process's memory, so every restart rebuilds it from the log; and every SIGKILL
+/// leaves the control socket's file behind for the next start to replace.
 #[test]
 #[ignore = "needs the release binary; run by .ci/run with --ignored"]
 fn crash_restart_sqlite_keeps_acknowledged_writes() {
     crash_run(Backend::Sqlite, "");
 }
 
-/// The same on a file the server keeps to itself (`?exclusive=true`): its write-ahead-log
-/// index lives in the process's memory, so every restart rebuilds it from the log.
+/// The same on a file shared with other processes (`?exclusive=false`: the index in the
+/// `-shm` file).
 #[test]
 #[ignore = "needs the release binary; run by .ci/run with --ignored"]
-fn crash_restart_sqlite_exclusive_keeps_acknowledged_writes() {
-    crash_run(Backend::Sqlite, "?exclusive=true");
+fn crash_restart_sqlite_shared_keeps_acknowledged_writes() {
+    crash_run(Backend::Sqlite, "?exclusive=false");
 }
 
 #[test]
@@ -653,6 +656,11 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
         !std::path::Path::new(&wal).exists(),
         "the write-ahead log outlived the server"
     );
+    let control = wal.replace("-wal", "-control");
+    assert!(
+        !std::path::Path::new(&control).exists(),
+        "the control socket outlived the server"
+    );
 
     let server = Server::start(&url, &log);
     let found = users_named(
@@ -664,14 +672,45 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
     assert_eq!(found["totalResults"], 1, "{found}");
 }
 
-/// A server on `?exclusive=true` keeps other processes out of its SQLite file: the CLI
-/// fails to open it, with a message naming the cause; once the server has stopped, the CLI
-/// works and the server's writes are there.
+/// Runs the CLI with `--json`, `stdin` as its input; (success, stdout JSON or null, stderr).
+fn cli_with_input(db_url: &str, args: &[&str], stdin: &str) -> (bool, Value, String) {
+    let mut child = Command::new(release_binary())
+        .arg("--database-url")
+        .arg(db_url)
+        .arg("--json")
+        .args(args)
+        .env("SCIMD_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run scimd");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait scimd");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A server on SQLite keeps its file to itself by default, and the CLI's commands run
+/// through the server's control socket: a tenant (with the server's SCIM link), a token that
+/// works at once and stops working once revoked, a console account, an online backup that
+/// another server can serve. Other processes still cannot open the file, with a message
+/// naming the cause (shared or not). Once the server has stopped, its socket is gone and the
+/// CLI opens the file itself.
 #[test]
 #[ignore = "needs the release binary; run by .ci/run with --ignored"]
-fn sqlite_exclusive_keeps_other_processes_out_while_serving() {
+fn the_cli_runs_through_the_server_that_keeps_its_sqlite_file() {
     let db = fresh_db(Backend::Sqlite).expect("SQLite database");
-    let url = format!("{}?exclusive=true", db.url());
+    let url = db.url().to_string();
     let logdir = tempfile::tempdir().expect("temp dir");
     let log = logdir.path().join("server.log");
     let (tenant, token, _) = tenant_with_token(&url);
@@ -690,27 +729,142 @@ fn sqlite_exclusive_keeps_other_processes_out_while_serving() {
     .expect("POST");
     assert_eq!(status, 201, "{created}");
 
-    // Shared or exclusive, another process's open of the file is refused.
-    for other in [db.url().to_string(), url.clone()] {
+    // Through the server: the SCIM link is the server's (the CLI's own default would be
+    // http://127.0.0.1:8080).
+    let t = cli(&url, &["tenant", "create", "--name", "Second"]);
+    let second = t["tenant_id"].as_str().expect("tenant id").to_string();
+    assert_eq!(
+        t["scim_url"],
+        format!("http://{}/scim/v2/{second}", server.addr)
+    );
+    let k = cli(
+        &url,
+        &["token", "create", "--tenant", &second, "--name", "e"],
+    );
+    let second_token = k["token"].as_str().expect("token").to_string();
+    let base = format!("/scim/v2/{second}");
+    let (status, _) = http(
+        &server.addr,
+        "GET",
+        &format!("{base}/Users"),
+        Some(&second_token),
+        None,
+    )
+    .expect("GET");
+    assert_eq!(status, 200);
+    let token_id = k["token_id"].as_str().expect("token id");
+    let r = cli(
+        &url,
+        &[
+            "token",
+            "revoke",
+            "--tenant",
+            &second,
+            "--token-id",
+            token_id,
+        ],
+    );
+    assert_eq!(r["revoked"], true, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let (status, _) = http(
+            &server.addr,
+            "GET",
+            &format!("{base}/Users"),
+            Some(&second_token),
+            None,
+        )
+        .expect("GET");
+        if status == 401 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the revoked token still works");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ok, account, stderr) = cli_with_input(
+        &url,
+        &[
+            "admin",
+            "create",
+            "--tenant",
+            &second,
+            "--email",
+            "o@example.com",
+            "--role",
+            "owner",
+        ],
+        "correct horse battery staple\n",
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(account["role"], "owner", "{account}");
+    let (ok, _, stderr) = cli_with_input(
+        &url,
+        &[
+            "admin",
+            "create",
+            "--tenant",
+            "nope",
+            "--email",
+            "x@example.com",
+            "--role",
+            "admin",
+        ],
+        "correct horse battery staple\n",
+    );
+    assert!(!ok && stderr.contains("no tenant nope"), "{stderr}");
+
+    let backup = logdir.path().join("backup.db");
+    let b = cli(
+        &url,
+        &["db", "backup", "--to", &backup.display().to_string()],
+    );
+    assert_eq!(b["backup"], backup.display().to_string());
+
+    // Any other process's open of the file is refused, shared or not.
+    for from in [url.clone(), format!("{url}?exclusive=false")] {
+        let target = logdir.path().join(format!("copy{}.db", from.len()));
         let out = Command::new(release_binary())
-            .args(["--database-url", &other, "--json", "tenant", "create"])
-            .args(["--name", "Intruder"])
+            .args(["--json", "db", "copy", "--from", &from])
+            .arg("--to")
+            .arg(format!("sqlite://{}", target.display()))
             .env("SCIMD_LOG", "warn")
             .output()
             .expect("run scimd");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "the CLI opened {other}: {stderr}");
+        assert!(!out.status.success(), "db copy opened {from}: {stderr}");
         assert!(
             stderr.contains("locked by another process"),
-            "{other}: {stderr}"
+            "{from}: {stderr}"
         );
     }
 
     server.sigterm();
     let status = server.child.wait().expect("wait");
     assert!(status.success(), "exit status {status}");
-    let after = cli(db.url(), &["tenant", "create", "--name", "After"]);
-    assert!(after["tenant_id"].is_string(), "{after}");
+    let control = format!("{}-control", url.strip_prefix("sqlite://").expect("path"));
+    assert!(
+        !std::path::Path::new(&control).exists(),
+        "{control} outlived the server"
+    );
+    let after = cli(&url, &["tenant", "create", "--name", "After"]);
+    assert!(
+        after["scim_url"]
+            .as_str()
+            .expect("url")
+            .starts_with("http://127.0.0.1:8080/"),
+        "{after}"
+    );
+
+    // The backup serves what the server had written.
+    let copy = Server::start(&format!("sqlite://{}", backup.display()), &log);
+    let found = users_named(
+        &copy.addr,
+        &format!("/scim/v2/{tenant}"),
+        &token,
+        "kept@example.com",
+    );
+    assert_eq!(found["totalResults"], 1, "{found}");
+    drop(copy);
 
     let server = Server::start(&url, &log);
     let found = users_named(
