@@ -176,9 +176,9 @@ pub fn socket_path(db_path: &str) -> PathBuf {
     PathBuf::from(format!("{db_path}-control"))
 }
 
-/// A command's answer may take this long (a backup of a large file takes longer: no limit
-/// on reading the answer once the command is sent).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long either end waits for the other to send the command. The answer has no limit:
+/// a backup of a large file takes as long as it takes.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest command line the server reads.
 const MAX_COMMAND_BYTES: u64 = 64 * 1024;
 
@@ -205,7 +205,7 @@ fn request(path: &Path, command: &Command) -> Result<Option<Result<Value, String
     let failed =
         |e: std::io::Error| format!("the server's control socket {} failed: {e}", path.display());
     stream
-        .set_write_timeout(Some(CONNECT_TIMEOUT))
+        .set_write_timeout(Some(COMMAND_TIMEOUT))
         .map_err(failed)?;
     let mut line = serde_json::to_vec(command).map_err(|e| e.to_string())?;
     line.push(b'\n');
@@ -294,7 +294,7 @@ impl Drop for ControlSocket {
 /// Reads one command, runs it, writes the answer. A client that sends nothing for 10 s is
 /// dropped, so it cannot hold the socket.
 fn serve_one(store: &Store, settings: &HttpSettings, stream: UnixStream) {
-    let _ = stream.set_read_timeout(Some(CONNECT_TIMEOUT));
+    let _ = stream.set_read_timeout(Some(COMMAND_TIMEOUT));
     let mut line = String::new();
     let read = BufReader::new((&stream).take(MAX_COMMAND_BYTES)).read_line(&mut line);
     let answer = match read {

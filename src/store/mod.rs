@@ -307,9 +307,10 @@ fn sqlite_open_error(file: &SqliteFile, e: diesel::ConnectionError) -> String {
         format!(
             "cannot open SQLite database {}: it is locked by another process (a scimd server \
              keeps its file to itself while it runs unless its URL says ?exclusive=false, \
-             and a server cannot keep a file another process uses): run the CLI's commands \
-             through the server (they go through its control socket when it answers there), \
-             use the console or the admin API, or stop the other process first ({detail})",
+             and a server cannot keep a file another process uses). The CLI's tenant, token, \
+             admin and `db backup` commands reach a running server through its control \
+             socket; for anything else (`db copy`, sqlite3) use a `scimd db backup` of the \
+             file, or stop the other process first ({detail})",
             file.path
         )
     } else {
