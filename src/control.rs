@@ -171,9 +171,16 @@ pub fn run(
     execute(&store, settings, command, Utc::now())
 }
 
-/// Where the server on the SQLite file `db_path` listens for CLI commands.
+/// Where the server on the SQLite file `db_path` listens for CLI commands: next to the
+/// file, named after its canonical path, so that every spelling of it (relative to another
+/// directory, through a symbolic link, with `.` or `..` parts) finds the same socket. A file
+/// that does not exist yet has no server.
 pub fn socket_path(db_path: &str) -> PathBuf {
-    PathBuf::from(format!("{db_path}-control"))
+    let mut name = std::fs::canonicalize(db_path)
+        .unwrap_or_else(|_| PathBuf::from(db_path))
+        .into_os_string();
+    name.push("-control");
+    PathBuf::from(name)
 }
 
 /// How long either end waits for the other to send the command. The answer has no limit:
@@ -466,6 +473,43 @@ mod tests {
         );
     }
 
+    /// The CLI finds the server's socket under another spelling of the file's path (a `.`
+    /// and a `..` part, a symbolic link to its directory).
+    #[test]
+    fn another_spelling_of_the_path_finds_the_same_socket() {
+        let (dir, url, store) = served_file();
+        let socket = ControlSocket::start(
+            store.clone(),
+            settings("https://server.example"),
+            socket_path(db_path(&url)),
+        )
+        .unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let base = dir.path().display();
+        for other in [
+            format!("sqlite://{base}/./scimd.db"),
+            format!("sqlite://{base}/sub/../scimd.db"),
+            format!("sqlite://{}/scimd.db", link.display()),
+        ] {
+            assert_eq!(socket_path(db_path(&other)), socket.path(), "{other}");
+            let t = run(
+                &other,
+                &settings("https://cli.example"),
+                &Command::TenantCreate { name: "S".into() },
+            )
+            .unwrap();
+            assert!(
+                t["scim_url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://server.example/"),
+                "{other}: {t}"
+            );
+        }
+    }
+
     /// A backup through the server is a database of its own with everything in it; an
     /// existing file or a relative path is refused and left alone.
     #[test]
@@ -505,6 +549,7 @@ mod tests {
     fn stale_live_and_foreign_socket_files() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
+        drop(Store::open(&url, 1).unwrap());
         let path = socket_path(db_path(&url));
         let cli = settings("https://cli.example");
 
