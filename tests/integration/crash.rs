@@ -53,22 +53,48 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Runs an admin sub-command with `--json`; returns its output.
-pub fn cli(db_url: &str, args: &[&str]) -> Value {
-    let out = Command::new(release_binary())
+/// Runs an admin sub-command with `--json`, `stdin` as its input.
+fn run_cli(db_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(release_binary())
         .arg("--database-url")
         .arg(db_url)
         .arg("--json")
         .args(args)
         .env("SCIMD_LOG", "warn")
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run scimd");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait scimd")
+}
+
+/// Runs an admin sub-command with `--json`; returns its output.
+pub fn cli(db_url: &str, args: &[&str]) -> Value {
+    let out = run_cli(db_url, args, "");
     assert!(
         out.status.success(),
         "scimd {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// [`cli`] with `stdin` as its input, success or not: (success, stdout JSON or null, stderr).
+fn cli_with_input(db_url: &str, args: &[&str], stdin: &str) -> (bool, Value, String) {
+    let out = run_cli(db_url, args, stdin);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Creates a tenant and a token through the CLI: (tenant id, token, token id).
@@ -672,34 +698,6 @@ fn crash_sigterm_lets_requests_in_flight_finish() {
     assert_eq!(found["totalResults"], 1, "{found}");
 }
 
-/// Runs the CLI with `--json`, `stdin` as its input; (success, stdout JSON or null, stderr).
-fn cli_with_input(db_url: &str, args: &[&str], stdin: &str) -> (bool, Value, String) {
-    let mut child = Command::new(release_binary())
-        .arg("--database-url")
-        .arg(db_url)
-        .arg("--json")
-        .args(args)
-        .env("SCIMD_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run scimd");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait scimd");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (
-        out.status.success(),
-        json,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// A server on SQLite keeps its file to itself by default, and the CLI's commands run
 /// through the server's control socket: a tenant (with the server's SCIM link), a token that
 /// works at once and stops working once revoked, a console account, an online backup that
@@ -742,16 +740,19 @@ fn the_cli_runs_through_the_server_that_keeps_its_sqlite_file() {
         &["token", "create", "--tenant", &second, "--name", "e"],
     );
     let second_token = k["token"].as_str().expect("token").to_string();
-    let base = format!("/scim/v2/{second}");
-    let (status, _) = http(
-        &server.addr,
-        "GET",
-        &format!("{base}/Users"),
-        Some(&second_token),
-        None,
-    )
-    .expect("GET");
-    assert_eq!(status, 200);
+    let second_users = format!("/scim/v2/{second}/Users");
+    let list_second = || {
+        http(
+            &server.addr,
+            "GET",
+            &second_users,
+            Some(&second_token),
+            None,
+        )
+        .expect("GET")
+        .0
+    };
+    assert_eq!(list_second(), 200);
     let token_id = k["token_id"].as_str().expect("token id");
     let r = cli(
         &url,
@@ -767,15 +768,7 @@ fn the_cli_runs_through_the_server_that_keeps_its_sqlite_file() {
     assert_eq!(r["revoked"], true, "{r}");
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let (status, _) = http(
-            &server.addr,
-            "GET",
-            &format!("{base}/Users"),
-            Some(&second_token),
-            None,
-        )
-        .expect("GET");
-        if status == 401 {
+        if list_second() == 401 {
             break;
         }
         assert!(Instant::now() < deadline, "the revoked token still works");
