@@ -186,6 +186,9 @@ pub fn socket_path(db_path: &str) -> PathBuf {
 /// How long either end waits for the other to send the command. The answer has no limit:
 /// a backup of a large file takes as long as it takes.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the idle socket thread looks for a connection and for the server stopping
+/// (the wait a CLI command may see before it is taken).
+const STOP_POLL: Duration = Duration::from_millis(50);
 /// The longest command line the server reads.
 const MAX_COMMAND_BYTES: u64 = 64 * 1024;
 
@@ -259,18 +262,28 @@ impl ControlSocket {
         }
         let listener = UnixListener::bind(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        // Polled, so that stopping does not depend on the socket file still being there to
+        // wake a blocked `accept` (an operator may have deleted it).
+        listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("scimd-control".into())
             .spawn(move || {
-                for stream in listener.incoming() {
-                    if stopped.load(Ordering::Acquire) {
-                        break;
-                    }
-                    match stream {
-                        Ok(stream) => serve_one(&store, &settings, stream),
-                        Err(e) => tracing::warn!(error = %e, "control socket: accept failed"),
+                while !stopped.load(Ordering::Acquire) {
+                    match listener.accept() {
+                        // The command and its answer have timeouts of their own.
+                        Ok((stream, _)) => match stream.set_nonblocking(false) {
+                            Ok(()) => serve_one(&store, &settings, stream),
+                            Err(e) => tracing::warn!(error = %e, "control socket: accept failed"),
+                        },
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(STOP_POLL)
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "control socket: accept failed");
+                            std::thread::sleep(STOP_POLL);
+                        }
                     }
                 }
             })?;
@@ -289,8 +302,6 @@ impl ControlSocket {
 impl Drop for ControlSocket {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        // Wakes the thread from `accept`; it sees the flag and ends.
-        let _ = UnixStream::connect(&self.path);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -357,12 +368,32 @@ mod tests {
         }
     }
 
-    /// A server's store on a new SQLite file (kept to this process), its URL and directory.
-    fn served_file() -> (tempfile::TempDir, String, Store) {
+    /// A server's store on a new SQLite file (kept to this process) and its control socket
+    /// (public URL `https://server.example`). Callers bind every field, so that none (the
+    /// directory) is dropped early.
+    struct Served {
+        socket: ControlSocket,
+        store: Store,
+        url: String,
+        dir: tempfile::TempDir,
+    }
+
+    fn served_file() -> Served {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
         let store = Store::open(&url, 2).unwrap();
-        (dir, url, store)
+        let socket = ControlSocket::start(
+            store.clone(),
+            settings("https://server.example"),
+            socket_path(db_path(&url)),
+        )
+        .unwrap();
+        Served {
+            socket,
+            store,
+            url,
+            dir,
+        }
     }
 
     fn db_path(url: &str) -> &str {
@@ -374,13 +405,12 @@ mod tests {
     /// revocation too; errors come back as errors.
     #[test]
     fn the_cli_runs_its_commands_in_the_server_that_holds_the_file() {
-        let (_dir, url, store) = served_file();
-        let socket = ControlSocket::start(
-            store.clone(),
-            settings("https://server.example"),
-            socket_path(db_path(&url)),
-        )
-        .unwrap();
+        let Served {
+            socket,
+            store,
+            url,
+            dir: _dir,
+        } = served_file();
         let mode = std::fs::metadata(socket.path())
             .unwrap()
             .permissions()
@@ -477,13 +507,12 @@ mod tests {
     /// and a `..` part, a symbolic link to its directory).
     #[test]
     fn another_spelling_of_the_path_finds_the_same_socket() {
-        let (dir, url, store) = served_file();
-        let socket = ControlSocket::start(
-            store.clone(),
-            settings("https://server.example"),
-            socket_path(db_path(&url)),
-        )
-        .unwrap();
+        let Served {
+            socket,
+            store: _store,
+            url: _,
+            dir,
+        } = served_file();
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(dir.path(), &link).unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
@@ -514,13 +543,12 @@ mod tests {
     /// existing file or a relative path is refused and left alone.
     #[test]
     fn a_backup_through_the_server_is_a_whole_database() {
-        let (dir, url, store) = served_file();
-        let _socket = ControlSocket::start(
-            store.clone(),
-            settings("https://server.example"),
-            socket_path(db_path(&url)),
-        )
-        .unwrap();
+        let Served {
+            socket: _socket,
+            store,
+            url,
+            dir,
+        } = served_file();
         let cli = settings("https://cli.example");
         let tenant = store.create_tenant("Fabrikam", Utc::now()).unwrap();
         let to = dir.path().join("backup.db").display().to_string();
@@ -573,6 +601,19 @@ mod tests {
         assert_eq!(live.err().unwrap().kind(), std::io::ErrorKind::AddrInUse);
         drop(socket);
         assert!(!path.exists(), "the socket file outlived the socket");
+
+        // Stopping does not need the socket file: one deleted meanwhile stops all the same.
+        let socket = ControlSocket::start(store.clone(), settings("x"), path.clone()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let (done, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(socket);
+            let _ = done.send(());
+        });
+        assert!(
+            stopped.recv_timeout(Duration::from_secs(5)).is_ok(),
+            "the socket did not stop without its file"
+        );
         assert!(
             !store.is_shared(),
             "the socket's thread kept its store handle"
@@ -591,13 +632,12 @@ mod tests {
     /// nothing run; the socket goes on serving.
     #[test]
     fn a_malformed_command_gets_an_error_and_changes_nothing() {
-        let (_dir, url, store) = served_file();
-        let socket = ControlSocket::start(
-            store.clone(),
-            settings("https://server.example"),
-            socket_path(db_path(&url)),
-        )
-        .unwrap();
+        let Served {
+            socket,
+            store,
+            url,
+            dir: _dir,
+        } = served_file();
         let long = format!(
             "{{\"command\":\"tenant-create\",\"name\":\"{}\"}}\n",
             "x".repeat(70_000)
