@@ -788,7 +788,7 @@ async fn patch_resource(
     if no_content {
         if let Some(changes) = member_changes_only(&ops, rt) {
             // Entra's member add/remove: no document to read, patch or rewrite.
-            let work = Store::members_update(tenant_id, rt, id, changes, opts);
+            let work = state.store.members_update(tenant_id, rt, id, changes, opts);
             let etag = write(state, work).await?;
             return Ok(no_content_with_etag(&etag));
         }
@@ -828,7 +828,9 @@ async fn delete(
     let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
     let opts = write_options(&state, &req, &ctx, StatusCode::NO_CONTENT);
-    let work = Store::resource_delete(ctx.tenant().id.clone(), rt, id.clone(), opts);
+    let work = state
+        .store
+        .resource_delete(ctx.tenant().id.clone(), rt, id.clone(), opts);
     let result = write(&state, work)
         .await
         .map(|()| HttpResponse::NoContent().finish());

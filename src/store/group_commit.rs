@@ -25,6 +25,7 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
+use super::resource_cache::ResourceCache;
 use super::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::sync::{lock, wait};
@@ -106,9 +107,36 @@ pub struct GroupCommit {
     turn: Mutex<Turn>,
     /// Writers waiting for the turn: while there are some, the transaction stays open.
     waiting: AtomicUsize,
+    /// Told when each write transaction begins and ends (a read that overlapped one is
+    /// not kept).
+    cache: Option<Arc<ResourceCache>>,
 }
 
 impl GroupCommit {
+    pub fn new(cache: Option<Arc<ResourceCache>>) -> GroupCommit {
+        GroupCommit {
+            cache,
+            ..GroupCommit::default()
+        }
+    }
+
+    /// `BEGIN IMMEDIATE` on the turn's connection, the cache told.
+    fn begin(&self, turn: &mut Turn, pool: &SqlitePool) -> ScimResult<SqlitePooled> {
+        let conn = turn.begin(pool)?;
+        if let Some(cache) = &self.cache {
+            cache.transaction_began();
+        }
+        Ok(conn)
+    }
+
+    /// After the transaction's COMMIT or ROLLBACK, the cache told.
+    fn end(&self, turn: &mut Turn, conn: SqlitePooled, clean: bool, pool: &SqlitePool) {
+        turn.end(conn, clean, pool);
+        if let Some(cache) = &self.cache {
+            cache.transaction_ended();
+        }
+    }
+
     /// Runs `f` in the writers' transaction and returns its result once it is committed.
     pub fn write<R>(
         &self,
@@ -121,7 +149,7 @@ impl GroupCommit {
         if turn.open.is_none() {
             // The turn first, then a connection: queued writers hold none, so readers
             // always find one.
-            let conn = turn.begin(pool)?;
+            let conn = self.begin(&mut turn, pool)?;
             turn.open = Some(Open {
                 conn,
                 batch: Arc::default(),
@@ -148,7 +176,12 @@ impl GroupCommit {
                 commit(&mut open.conn)
             };
             open.batch.finish(outcome.clone());
-            turn.end(open.conn, outcome.is_ok() && result.is_ok(), pool);
+            self.end(
+                &mut turn,
+                open.conn,
+                outcome.is_ok() && result.is_ok(),
+                pool,
+            );
             drop(turn);
             outcome
         };
@@ -181,13 +214,13 @@ impl GroupCommit {
             let _ = batch.wait();
             turn = lock(&self.turn);
         }
-        let mut conn = turn.begin(pool)?;
+        let mut conn = self.begin(&mut turn, pool)?;
         let result = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
         let outcome = match &result {
             Ok(Ok(_)) => commit(&mut conn),
             _ => rollback(&mut conn),
         };
-        turn.end(conn, outcome.is_ok() && result.is_ok(), pool);
+        self.end(&mut turn, conn, outcome.is_ok() && result.is_ok(), pool);
         drop(turn);
         match result {
             Err(panic) => resume_unwind(panic),

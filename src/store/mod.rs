@@ -11,6 +11,7 @@ pub mod directory;
 pub mod filter_sql;
 mod group_commit;
 pub mod page_cursors;
+mod resource_cache;
 pub mod resources;
 pub mod sql;
 mod sqlite_log;
@@ -140,6 +141,9 @@ pub struct Store {
     page_cursors: std::sync::Arc<page_cursors::PageCursors>,
     /// Each tenant's user configurations, as new users are given them.
     configuration_cache: std::sync::Arc<configuration_cache::ConfigurationCache>,
+    /// SQLite on a file kept to this process: the Users and Groups read lately
+    /// ([`resource_cache`]).
+    resource_cache: Option<std::sync::Arc<resource_cache::ResourceCache>>,
 }
 
 /// A connection borrowed for one unit of work (inside a transaction for writes).
@@ -362,7 +366,15 @@ impl Store {
                             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
                     })
                     .map_err(|e| sqlite_open_error(&file, e))?;
-                let writer = std::sync::Arc::new(group_commit::GroupCommit::default());
+                // Only this process writes a kept file: what it read stays true until one of
+                // its own writes changes it.
+                let resource_cache = file.exclusive.then(|| {
+                    std::sync::Arc::new(resource_cache::ResourceCache::new(
+                        resource_cache::DEFAULT_BUDGET,
+                    ))
+                });
+                let writer =
+                    std::sync::Arc::new(group_commit::GroupCommit::new(resource_cache.clone()));
                 let checkpointer = checkpoint::Checkpointer::start(&path, writer.clone())?;
                 let manager = ConnectionManager::<SqliteConnection>::new(path);
                 let pool = Pool::builder()
@@ -383,6 +395,7 @@ impl Store {
                     configuration_cache: std::sync::Arc::new(
                         configuration_cache::configuration_cache(),
                     ),
+                    resource_cache,
                 }
             }
             DatabaseUrl::Postgres(url) => {
@@ -403,6 +416,7 @@ impl Store {
                     configuration_cache: std::sync::Arc::new(
                         configuration_cache::configuration_cache(),
                     ),
+                    resource_cache: None,
                 }
             }
         };

@@ -12,7 +12,7 @@ use super::filter_sql::{fold, format_timestamp, order_by, FilterCompiler};
 use super::sql::{Count, Fixed, Sql, IN_LIST_MAX};
 use super::{Conn, Dialect, Store};
 use crate::error::{ScimError, ScimResult};
-use crate::filter::{AttrPath, Filter};
+use crate::filter::{AttrPath, AttrTest, CompValue, CompareOp, Filter};
 use crate::patch::MemberChange;
 use crate::resource::{search_document_text, MemberRef};
 use crate::schema::ResourceType;
@@ -194,6 +194,26 @@ fn unique_attribute(rt: &ResourceType) -> &'static str {
     } else {
         "displayName"
     }
+}
+
+/// The folded name a list query looks up when it is a lookup by the type's unique name
+/// (`filter=userName eq "…"` on Users, `displayName eq "…"` on Groups, the first page): it
+/// matches at most one resource, the one whose `unique_name` column holds that name.
+fn unique_lookup(rt: &ResourceType, q: &ListQuery<'_>) -> Option<String> {
+    if q.sort_by.is_some() || q.start_index > 1 || q.count < 1 {
+        return None;
+    }
+    let Some(Filter::Attr {
+        path,
+        test: AttrTest::Compare(CompareOp::Eq, CompValue::String(value)),
+    }) = q.filter
+    else {
+        return None;
+    };
+    let attr = crate::filter::eval::resolve(path, rt)?;
+    let unique =
+        attr.extension.is_none() && attr.sub.is_none() && attr.attr.name == unique_attribute(rt);
+    unique.then(|| fold(value))
 }
 
 /// A resource's unique name as its document spells it.
@@ -486,6 +506,8 @@ struct NewDocument {
     /// Whether the indexed names (`unique_name`, `external_id`) changed: SQLite rewrites
     /// the index entries of every column an UPDATE sets, even to the value it had.
     names_changed: bool,
+    /// Whether `displayName` changed: the name other resources' memberships show.
+    display_changed: bool,
 }
 
 fn plan_update(
@@ -513,6 +535,7 @@ fn plan_update(
                 emails_changed: old.emails != idx.emails,
                 names_changed: old.unique_name != idx.unique_name
                     || old.external_id != idx.external_id,
+                display_changed: old.display_name != idx.display_name,
                 idx,
             })
         }
@@ -528,7 +551,8 @@ fn plan_update(
 
 /// The write turn of an update: the early plan when the resource is still at the version
 /// it was worked out against, else the update worked out again on the current version
-/// (read under a row lock on PostgreSQL); then `If-Match`, then the store.
+/// (read under a row lock on PostgreSQL); then `If-Match`, then the store. Returns the
+/// resource as stored and whether memberships, or the name they show, changed.
 fn write_update(
     c: &mut Conn<'_>,
     tenant: &str,
@@ -537,7 +561,7 @@ fn write_update(
     early: Option<PlannedUpdate>,
     change: &impl Fn(&StoredResource) -> ScimResult<Update>,
     opts: &WriteOptions,
-) -> ScimResult<ResourceRow> {
+) -> ScimResult<(ResourceRow, bool)> {
     let (if_match, now, log) = opts.parts();
     let plan = match early {
         Some(plan)
@@ -593,7 +617,8 @@ fn delete_resource(
     c.execute_all(statements)
 }
 
-/// Writes a planned update (in the write transaction that checked its version).
+/// Writes a planned update (in the write transaction that checked its version): the
+/// resource as stored, and whether memberships, or the name they show, changed.
 fn store_update(
     c: &mut Conn<'_>,
     tenant: &str,
@@ -601,7 +626,7 @@ fn store_update(
     plan: PlannedUpdate,
     now: DateTime<Utc>,
     log: Option<&WriteLog>,
-) -> ScimResult<ResourceRow> {
+) -> ScimResult<(ResourceRow, bool)> {
     let PlannedUpdate {
         current,
         doc,
@@ -609,11 +634,13 @@ fn store_update(
         members,
     } = plan;
     let id = current.id.as_str();
-    let changed = write_member_changes(c, tenant, rt, id, &members)? || doc.is_some();
+    let memberships_changed = write_member_changes(c, tenant, rt, id, &members)?;
+    let shown_elsewhere = memberships_changed || doc.as_ref().is_some_and(|d| d.display_changed);
+    let changed = memberships_changed || doc.is_some();
     let log = log.map(|log| provisioning_insert(tenant, &log.entry(rt, id, name.as_deref(), now)));
     if !changed {
         c.execute_all(log.into_iter().collect())?;
-        return Ok(current);
+        return Ok((current, false));
     }
     let ts = format_timestamp(now);
     let mut statements = vec![resource_update(tenant, id, doc.as_ref(), &ts)];
@@ -623,13 +650,14 @@ fn store_update(
     }
     statements.extend(log);
     c.execute_all(statements)?;
-    Ok(ResourceRow {
+    let row = ResourceRow {
         version: current.version + 1,
         last_modified: ts,
         doc: doc.map_or(current.doc, |d| d.text),
         id: current.id,
         created: current.created,
-    })
+    };
+    Ok((row, shown_elsewhere))
 }
 
 /// Applies membership changes to group `id`, in order; whether any membership changed.
@@ -1130,10 +1158,54 @@ impl Store {
         id: &str,
         related: Related,
     ) -> ScimResult<Option<(ResourceRow, RelatedMap)>> {
+        Ok(self
+            .row_by_id(tenant, rt, id, related)?
+            .map(|(row, members)| {
+                let mut map = RelatedMap::new();
+                if !members.is_empty() {
+                    map.insert(row.id.clone(), members);
+                }
+                (row, map)
+            }))
+    }
+
+    /// [`Store::get_resource_row_related`] with the memberships as a list: from the
+    /// resource cache when it has them, else read (and kept).
+    fn row_by_id(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+        related: Related,
+    ) -> ScimResult<Option<(ResourceRow, Vec<Member>)>> {
+        let with_related = related != Related::Nothing;
+        let Some(cache) = &self.resource_cache else {
+            return self.read_row_by_id(tenant, rt, id, related);
+        };
+        if let Some((row, members)) = cache.get(tenant, rt, id, with_related) {
+            return Ok(Some((row, members.unwrap_or_default())));
+        }
+        let ticket = cache.ticket(tenant);
+        let found = self.read_row_by_id(tenant, rt, id, related)?;
+        if let Some((row, members)) = &found {
+            let members = with_related.then_some(members.as_slice());
+            cache.keep(ticket, tenant, rt, row, None, members);
+        }
+        Ok(found)
+    }
+
+    /// One resource by id and the memberships `related` names, read: one statement.
+    fn read_row_by_id(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+        related: Related,
+    ) -> ScimResult<Option<(ResourceRow, Vec<Member>)>> {
         let Some(column) = related_json_column(self.dialect(), related) else {
             return Ok(self
                 .get_resource_row(tenant, rt, id)?
-                .map(|row| (row, RelatedMap::new())));
+                .map(|row| (row, Vec::new())));
         };
         let mut q = Sql::new("SELECT r.resource_type, ");
         q.push(RESOURCE_COLUMNS)
@@ -1148,9 +1220,8 @@ impl Store {
         if typed.resource_type != rt.name {
             return Ok(None);
         }
-        let mut map = RelatedMap::new();
-        let row = typed.with_related.split(&mut map)?;
-        Ok(Some((row, map)))
+        let members = parse_related_json(typed.with_related.related.as_deref())?;
+        Ok(Some((typed.with_related.resource, members)))
     }
 
     /// A filtered, sorted page and the total number of matches.
@@ -1186,6 +1257,43 @@ impl Store {
     /// [`Store::list_resource_rows`] with the memberships the answers show, read on the
     /// same connection (PostgreSQL, filtered lists: in the page's own statement).
     pub fn list_resource_rows_related(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        q: &ListQuery<'_>,
+        related: Related,
+    ) -> ScimResult<(ListPage<ResourceRow>, RelatedMap)> {
+        let lookup = self
+            .resource_cache
+            .as_ref()
+            .and_then(|cache| Some((cache, unique_lookup(rt, q)?)));
+        let Some((cache, name)) = lookup else {
+            return self.read_list(tenant, rt, q, related);
+        };
+        // A lookup by the unique name (Entra's `userName eq "…"`): at most one match.
+        let with_related = related != Related::Nothing;
+        if let Some((row, members)) = cache.find(tenant, rt, &name, with_related) {
+            let mut map = RelatedMap::new();
+            if let Some(members) = members.filter(|m| !m.is_empty()) {
+                map.insert(row.id.clone(), members);
+            }
+            let page = ListPage {
+                total: 1,
+                resources: vec![row],
+            };
+            return Ok((page, map));
+        }
+        let ticket = cache.ticket(tenant);
+        let (page, map) = self.read_list(tenant, rt, q, related)?;
+        if let [row] = page.resources.as_slice() {
+            let members = with_related.then(|| map.get(&row.id).map_or(&[][..], Vec::as_slice));
+            cache.keep(ticket, tenant, rt, row, Some(&name), members);
+        }
+        Ok((page, map))
+    }
+
+    /// [`Store::list_resource_rows_related`], read.
+    fn read_list(
         &self,
         tenant: &str,
         rt: &ResourceType,
@@ -1372,9 +1480,14 @@ impl Store {
     )> {
         let PlannedCreate { row, rows, tail } = self.plan_create(tenant, rt, doc, now, log)?;
         let (tenant, id) = (tenant.to_string(), row.id.clone());
+        let cache = self.resource_cache.clone();
         let work = move |c: &mut Conn<'_>| {
             if members.is_empty() {
                 return c.execute_all(rows.into_iter().chain(tail).collect());
+            }
+            // The members' `groups` change (a new resource has nothing kept of its own).
+            if let Some(cache) = &cache {
+                cache.memberships_changed(&tenant);
             }
             // The members' insert counts its rows (unknown ids are a 400): on its own, after
             // the group's row.
@@ -1470,8 +1583,15 @@ impl Store {
         impl FnOnce(&mut Conn<'_>) -> ScimResult<(ResourceRow, RelatedMap)> + Send + 'static,
     > {
         let early = self.plan_update_early(&tenant, rt, &id, &change)?;
+        let cache = self.resource_cache.clone();
         Ok(move |c: &mut Conn<'_>| {
-            let row = write_update(c, &tenant, rt, &id, early, &change, &opts)?;
+            if let Some(cache) = &cache {
+                cache.forget(&tenant, &id);
+            }
+            let (row, shown_elsewhere) = write_update(c, &tenant, rt, &id, early, &change, &opts)?;
+            if let Some(cache) = cache.as_ref().filter(|_| shown_elsewhere) {
+                cache.memberships_changed(&tenant);
+            }
             let map = load_related(c, &tenant, related, std::slice::from_ref(&row.id))?;
             Ok((row, map))
         })
@@ -1489,8 +1609,8 @@ impl Store {
     ) -> ScimResult<Option<PlannedUpdate>> {
         Ok(match self.dialect() {
             Dialect::Sqlite => self
-                .read(|c| select_row(c, tenant, rt, id, false))?
-                .and_then(|row| plan_update(rt, row, change).ok()),
+                .row_by_id(tenant, rt, id, Related::Nothing)?
+                .and_then(|(row, _)| plan_update(rt, row, change).ok()),
             Dialect::Postgres => None,
         })
     }
@@ -1502,24 +1622,40 @@ impl Store {
     /// and the provisioning log as [`Store::update_work`] writes them. Returns the
     /// entity tag after the change.
     pub fn members_update(
+        &self,
         tenant: String,
         rt: &'static ResourceType,
         id: String,
         changes: Vec<MemberChange>,
         opts: WriteOptions,
     ) -> impl FnOnce(&mut Conn<'_>) -> ScimResult<String> + Send + 'static {
-        move |c| write_members(c, &tenant, rt, &id, &changes, &opts)
+        let cache = self.resource_cache.clone();
+        move |c| {
+            if let Some(cache) = &cache {
+                cache.forget(&tenant, &id);
+                cache.memberships_changed(&tenant);
+            }
+            write_members(c, &tenant, rt, &id, &changes, &opts)
+        }
     }
 
     /// Deletes a resource, its side rows and every membership that names it, as a write
     /// that owns what it needs (for [`Store::queued_write`], or [`Store::write`]).
     pub fn resource_delete(
+        &self,
         tenant: String,
         rt: &'static ResourceType,
         id: String,
         opts: WriteOptions,
     ) -> impl FnOnce(&mut Conn<'_>) -> ScimResult<()> + Send + 'static {
-        move |c| delete_resource(c, &tenant, rt, &id, &opts)
+        let cache = self.resource_cache.clone();
+        move |c| {
+            if let Some(cache) = &cache {
+                cache.forget(&tenant, &id);
+                cache.memberships_changed(&tenant);
+            }
+            delete_resource(c, &tenant, rt, &id, &opts)
+        }
     }
 
     /// The memberships `related` names of the resources `ids`.

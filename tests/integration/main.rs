@@ -15,6 +15,7 @@ mod filter_differential;
 mod filter_explain;
 mod filter_sql_agreement;
 mod provisioning_log;
+mod reads_after_writes;
 mod reliability;
 mod replicas;
 mod scim_basics;

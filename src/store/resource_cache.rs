@@ -1,0 +1,479 @@
+//! SQLite, on a file the server keeps to itself (the default): the Users and Groups read
+//! lately, kept in memory so that a GET by id, a lookup by `userName` / group `displayName`
+//! (Entra's `filter=userName eq "…"`) or a PATCH's first read of a resource answers without
+//! a statement.
+//!
+//! It holds only what the database holds now. Every write transaction of this process runs
+//! in the writers' turn (`group_commit`), which tells the cache when a transaction begins
+//! and when it has ended; inside it, each write forgets the resources it changes (and, when
+//! memberships or the names they show change, the memberships of the tenant). A read that
+//! misses takes a [`Ticket`] before its statement and keeps what it read only if no write
+//! transaction was open or ended since: so nothing older than a committed write is ever
+//! kept, and what a write forgot before its COMMIT is not read back as it was. No other
+//! process writes the file (it is kept, `unix-excl`), so no change comes from outside; on a
+//! shared file (`?exclusive=false`) and on PostgreSQL there is no cache.
+//!
+//! A lookup by name is a hint (name → id) checked against the entry it leads to: only an
+//! entry kept by a lookup of that name carries it, and an entry is gone once its resource
+//! changes. What is kept is bounded by bytes (oldest first out).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use super::resources::{Member, ResourceRow};
+use crate::schema::ResourceType;
+
+/// What the cache keeps at most, in bytes of rows and memberships (about 20 000 users of
+/// the benchmark's size).
+pub const DEFAULT_BUDGET: usize = 32 << 20;
+
+/// A resource's memberships are kept only up to this many (a larger group's `members` are
+/// read each time; its row is still kept).
+pub const MAX_KEPT_MEMBERSHIPS: usize = 1000;
+
+/// Bytes counted for an entry besides its strings (maps, keys, bookkeeping).
+const ENTRY_OVERHEAD: usize = 160;
+
+/// Handed out before a read's statement: what it read is kept only if no write transaction
+/// was open or ended meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    transactions: u64,
+    memberships: u64,
+}
+
+/// A kept resource.
+struct Entry {
+    resource_type: &'static str,
+    row: ResourceRow,
+    /// Its folded unique name, when a lookup by that name kept it.
+    unique_name: Option<String>,
+    /// Its memberships (a Group's members, a User's groups) and the tenant's memberships
+    /// generation they were read at, when read.
+    related: Option<(u64, Vec<Member>)>,
+    stamp: u64,
+    size: usize,
+}
+
+fn entry_size(row: &ResourceRow, unique_name: Option<&str>, related: Option<&[Member]>) -> usize {
+    let members: usize = related.map_or(0, |list| {
+        list.iter()
+            .map(|m| {
+                m.group_id.len()
+                    + m.member_id.len()
+                    + m.member_type.len()
+                    + m.display.as_ref().map_or(0, String::len)
+                    + 96
+            })
+            .sum()
+    });
+    ENTRY_OVERHEAD
+        + row.id.len() * 3
+        + row.created.len()
+        + row.last_modified.len()
+        + row.doc.len()
+        + unique_name.map_or(0, |n| 2 * n.len())
+        + members
+}
+
+#[derive(Default)]
+struct TenantEntries {
+    entries: HashMap<String, Entry>,
+    /// (resource type, folded unique name) → id.
+    names: HashMap<&'static str, HashMap<String, String>>,
+    /// Moved on by every write that changes memberships or the names they show.
+    memberships: u64,
+}
+
+impl TenantEntries {
+    fn remove(&mut self, id: &str) -> Option<Entry> {
+        let entry = self.entries.remove(id)?;
+        if let Some(name) = &entry.unique_name {
+            if let Some(names) = self.names.get_mut(entry.resource_type) {
+                if names.get(name).is_some_and(|kept| kept == id) {
+                    names.remove(name);
+                }
+            }
+        }
+        Some(entry)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Write transactions ended so far.
+    transactions: u64,
+    /// A write transaction is open.
+    writing: bool,
+    tenants: HashMap<String, TenantEntries>,
+    /// (tenant, id, stamp) in the order kept: the oldest goes first.
+    order: VecDeque<(String, String, u64)>,
+    bytes: usize,
+    stamps: u64,
+}
+
+impl State {
+    fn evict_oldest(&mut self) {
+        let Some((tenant, id, stamp)) = self.order.pop_front() else {
+            return;
+        };
+        if let Some(t) = self.tenants.get_mut(&tenant) {
+            if t.entries.get(&id).is_some_and(|e| e.stamp == stamp) {
+                if let Some(entry) = t.remove(&id) {
+                    self.bytes -= entry.size;
+                }
+            }
+        }
+    }
+
+    /// Drops the queue's places of entries kept again or forgotten since (so that the
+    /// queue stays within a few times the number of entries).
+    fn compact_order(&mut self) {
+        let tenants = &self.tenants;
+        self.order.retain(|(tenant, id, stamp)| {
+            tenants
+                .get(tenant)
+                .and_then(|t| t.entries.get(id))
+                .is_some_and(|e| e.stamp == *stamp)
+        });
+    }
+}
+
+/// A resource as kept: its row and, when asked for and kept, its memberships.
+pub type Kept = (ResourceRow, Option<Vec<Member>>);
+
+pub struct ResourceCache {
+    budget: usize,
+    state: Mutex<State>,
+}
+
+impl ResourceCache {
+    pub fn new(budget: usize) -> ResourceCache {
+        ResourceCache {
+            budget,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Before a read's statement.
+    pub fn ticket(&self, tenant: &str) -> Ticket {
+        let state = crate::sync::lock(&self.state);
+        Ticket {
+            transactions: state.transactions,
+            memberships: state.tenants.get(tenant).map_or(0, |t| t.memberships),
+        }
+    }
+
+    /// The resource `id` of type `rt`, with its memberships when `with_related` (a miss
+    /// when they are not kept, or changed since).
+    pub fn get(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        id: &str,
+        with_related: bool,
+    ) -> Option<Kept> {
+        let state = crate::sync::lock(&self.state);
+        let t = state.tenants.get(tenant)?;
+        Self::kept(t, rt, id, with_related)
+    }
+
+    /// The resource of type `rt` whose folded unique name is `name`, if a lookup of that
+    /// name kept it.
+    pub fn find(
+        &self,
+        tenant: &str,
+        rt: &ResourceType,
+        name: &str,
+        with_related: bool,
+    ) -> Option<Kept> {
+        let state = crate::sync::lock(&self.state);
+        let t = state.tenants.get(tenant)?;
+        let id = t.names.get(rt.name)?.get(name)?;
+        let entry = t.entries.get(id)?;
+        if entry.unique_name.as_deref() != Some(name) {
+            return None;
+        }
+        Self::kept(t, rt, id, with_related)
+    }
+
+    fn kept(t: &TenantEntries, rt: &ResourceType, id: &str, with_related: bool) -> Option<Kept> {
+        let entry = t.entries.get(id)?;
+        if entry.resource_type != rt.name {
+            return None;
+        }
+        let related = if with_related {
+            match &entry.related {
+                Some((generation, members)) if *generation == t.memberships => {
+                    Some(members.clone())
+                }
+                _ => return None,
+            }
+        } else {
+            None
+        };
+        Some((entry.row.clone(), related))
+    }
+
+    /// Keeps what a read found, unless a write transaction was open or ended since
+    /// `ticket` (then it may be older than what is committed). `unique_name` (folded) when
+    /// a lookup by it found the row; `related` when the read included the memberships.
+    pub fn keep(
+        &self,
+        ticket: Ticket,
+        tenant: &str,
+        rt: &ResourceType,
+        row: &ResourceRow,
+        unique_name: Option<&str>,
+        related: Option<&[Member]>,
+    ) {
+        let related = related.filter(|list| list.len() <= MAX_KEPT_MEMBERSHIPS);
+        let size = entry_size(row, unique_name, related);
+        if size > self.budget / 16 {
+            return;
+        }
+        let mut guard = crate::sync::lock(&self.state);
+        let state = &mut *guard;
+        if state.writing || state.transactions != ticket.transactions {
+            return;
+        }
+        let t = state.tenants.entry(tenant.to_string()).or_default();
+        if t.memberships != ticket.memberships {
+            return;
+        }
+        // What an entry of the same row already knows (it is current: a write forgets it).
+        let previous = t.remove(&row.id);
+        if let Some(previous) = &previous {
+            state.bytes -= previous.size;
+        }
+        let (unique_name, related, size) = match previous {
+            Some(p) if p.row.version == row.version => {
+                let unique_name = unique_name.map(str::to_string).or(p.unique_name);
+                let related = related.map(|l| (t.memberships, l.to_vec())).or(p.related);
+                let size = entry_size(
+                    row,
+                    unique_name.as_deref(),
+                    related.as_ref().map(|(_, l)| l.as_slice()),
+                );
+                (unique_name, related, size)
+            }
+            _ => (
+                unique_name.map(str::to_string),
+                related.map(|l| (t.memberships, l.to_vec())),
+                size,
+            ),
+        };
+        state.stamps += 1;
+        let stamp = state.stamps;
+        if let Some(name) = &unique_name {
+            t.names
+                .entry(rt.name)
+                .or_default()
+                .insert(name.clone(), row.id.clone());
+        }
+        t.entries.insert(
+            row.id.clone(),
+            Entry {
+                resource_type: rt.name,
+                row: row.clone(),
+                unique_name,
+                related,
+                stamp,
+                size,
+            },
+        );
+        state.bytes += size;
+        state
+            .order
+            .push_back((tenant.to_string(), row.id.clone(), stamp));
+        while state.bytes > self.budget && !state.order.is_empty() {
+            state.evict_oldest();
+        }
+        let live: usize = state.tenants.values().map(|t| t.entries.len()).sum();
+        if state.order.len() > 2 * live + 1024 {
+            state.compact_order();
+        }
+    }
+
+    /// A write transaction began (in the writers' turn): nothing read from now on is kept
+    /// until it has ended.
+    pub fn transaction_began(&self) {
+        crate::sync::lock(&self.state).writing = true;
+    }
+
+    /// The write transaction ended (committed or rolled back).
+    pub fn transaction_ended(&self) {
+        let mut state = crate::sync::lock(&self.state);
+        state.writing = false;
+        state.transactions += 1;
+    }
+
+    /// A write (in an open transaction) changes resource `id`.
+    pub fn forget(&self, tenant: &str, id: &str) {
+        let mut state = crate::sync::lock(&self.state);
+        if let Some(entry) = state.tenants.get_mut(tenant).and_then(|t| t.remove(id)) {
+            state.bytes -= entry.size;
+        }
+    }
+
+    /// A write (in an open transaction) changes memberships of the tenant, or the names
+    /// they show: every kept membership list of the tenant is stale.
+    pub fn memberships_changed(&self, tenant: &str) {
+        let mut state = crate::sync::lock(&self.state);
+        state
+            .tenants
+            .entry(tenant.to_string())
+            .or_default()
+            .memberships += 1;
+    }
+
+    /// Bytes kept (rows, memberships and bookkeeping, as counted against the budget).
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        crate::sync::lock(&self.state).bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, version: i64) -> ResourceRow {
+        ResourceRow {
+            id: id.to_string(),
+            created: "2026-01-01T00:00:00.000Z".to_string(),
+            last_modified: "2026-01-01T00:00:00.000Z".to_string(),
+            version,
+            doc: format!("{{\"userName\":\"{id}\"}}"),
+        }
+    }
+
+    fn member(group: &str, user: &str) -> Member {
+        Member {
+            group_id: group.to_string(),
+            member_id: user.to_string(),
+            member_type: "User".to_string(),
+            display: None,
+        }
+    }
+
+    fn user() -> &'static ResourceType {
+        &crate::schema::Registry::get().user
+    }
+
+    #[test]
+    fn a_read_is_kept_only_when_no_write_transaction_overlapped_it() {
+        let cache = ResourceCache::new(DEFAULT_BUDGET);
+        let rt = user();
+        let ticket = cache.ticket("t");
+        cache.keep(ticket, "t", rt, &row("a", 1), None, None);
+        assert_eq!(cache.get("t", rt, "a", false).unwrap().0, row("a", 1));
+
+        // Read during a write transaction: not kept.
+        let ticket = cache.ticket("t");
+        cache.transaction_began();
+        cache.keep(ticket, "t", rt, &row("b", 1), None, None);
+        assert!(cache.get("t", rt, "b", false).is_none());
+        cache.transaction_ended();
+        // Read before a transaction that has ended since: not kept either.
+        cache.keep(ticket, "t", rt, &row("b", 1), None, None);
+        assert!(cache.get("t", rt, "b", false).is_none());
+        // A fresh ticket: kept.
+        cache.keep(cache.ticket("t"), "t", rt, &row("b", 1), None, None);
+        assert!(cache.get("t", rt, "b", false).is_some());
+        // Another tenant, another type: misses.
+        assert!(cache.get("u", rt, "b", false).is_none());
+        assert!(cache
+            .get("t", &crate::schema::Registry::get().group, "b", false)
+            .is_none());
+    }
+
+    #[test]
+    fn a_write_forgets_the_resource_and_its_name() {
+        let cache = ResourceCache::new(DEFAULT_BUDGET);
+        let rt = user();
+        cache.keep(
+            cache.ticket("t"),
+            "t",
+            rt,
+            &row("a", 1),
+            Some("alice"),
+            None,
+        );
+        assert_eq!(cache.find("t", rt, "alice", false).unwrap().0.id, "a");
+        assert!(cache.find("t", rt, "bob", false).is_none());
+        cache.transaction_began();
+        cache.forget("t", "a");
+        cache.transaction_ended();
+        assert!(cache.get("t", rt, "a", false).is_none());
+        assert!(cache.find("t", rt, "alice", false).is_none());
+        // Kept again by a GET (its name unknown): the name no longer leads to it.
+        cache.keep(cache.ticket("t"), "t", rt, &row("a", 2), None, None);
+        assert!(cache.find("t", rt, "alice", false).is_none());
+        assert_eq!(cache.get("t", rt, "a", false).unwrap().0.version, 2);
+        assert_eq!(cache.bytes(), entry_size(&row("a", 2), None, None));
+    }
+
+    #[test]
+    fn memberships_are_kept_until_the_tenants_memberships_change() {
+        let cache = ResourceCache::new(DEFAULT_BUDGET);
+        let rt = user();
+        let groups = vec![member("g", "a")];
+        cache.keep(
+            cache.ticket("t"),
+            "t",
+            rt,
+            &row("a", 1),
+            None,
+            Some(&groups),
+        );
+        assert_eq!(
+            cache.get("t", rt, "a", true).unwrap().1,
+            Some(groups.clone())
+        );
+        // Kept again without them (a read that excluded them): they stay.
+        cache.keep(cache.ticket("t"), "t", rt, &row("a", 1), None, None);
+        assert_eq!(cache.get("t", rt, "a", true).unwrap().1, Some(groups));
+        cache.transaction_began();
+        cache.memberships_changed("t");
+        cache.transaction_ended();
+        // The row is still current; its memberships are not known any more.
+        assert!(cache.get("t", rt, "a", false).is_some());
+        assert!(cache.get("t", rt, "a", true).is_none());
+        // A read whose ticket predates the change does not keep them.
+        let old = Ticket {
+            transactions: cache.ticket("t").transactions,
+            memberships: 0,
+        };
+        cache.keep(old, "t", rt, &row("a", 1), None, Some(&[]));
+        assert!(cache.get("t", rt, "a", true).is_none());
+        cache.keep(cache.ticket("t"), "t", rt, &row("a", 1), None, Some(&[]));
+        assert_eq!(cache.get("t", rt, "a", true).unwrap().1, Some(vec![]));
+        // Too many to keep: the row is kept, its memberships are not.
+        let many: Vec<Member> = (0..=MAX_KEPT_MEMBERSHIPS)
+            .map(|i| member(&format!("g{i}"), "b"))
+            .collect();
+        cache.keep(cache.ticket("t"), "t", rt, &row("b", 1), None, Some(&many));
+        assert!(cache.get("t", rt, "b", false).is_some());
+        assert!(cache.get("t", rt, "b", true).is_none());
+    }
+
+    #[test]
+    fn the_budget_bounds_what_is_kept_oldest_first() {
+        let one = entry_size(&row("u00000", 1), None, None);
+        let cache = ResourceCache::new(one * 100);
+        let rt = user();
+        for i in 0..1000 {
+            let id = format!("u{i:05}");
+            cache.keep(cache.ticket("t"), "t", rt, &row(&id, 1), None, None);
+            // Kept again: its old place in the queue does not evict it early.
+            cache.keep(cache.ticket("t"), "t", rt, &row(&id, 1), None, None);
+        }
+        assert!(cache.bytes() <= one * 100);
+        assert!(cache.get("t", rt, "u00999", false).is_some());
+        assert!(cache.get("t", rt, "u00900", false).is_some());
+        assert!(cache.get("t", rt, "u00899", false).is_none());
+        let state = crate::sync::lock(&cache.state);
+        assert!(state.order.len() <= 2 * 100 + 1024);
+    }
+}
