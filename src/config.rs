@@ -32,6 +32,10 @@ pub struct ServeConfig {
     /// HTTP worker threads (default: two per core).
     #[arg(long, env = "SCIMD_WORKERS")]
     pub workers: Option<usize>,
+    /// Memory for the users and groups read lately, in MiB (SQLite on a file the server
+    /// keeps to itself); 0 turns the cache off.
+    #[arg(long, env = "SCIMD_RESOURCE_CACHE_MIB", default_value_t = 32)]
+    pub resource_cache_mib: usize,
 }
 
 impl ServeConfig {

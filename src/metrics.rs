@@ -1,10 +1,12 @@
 //! Prometheus metrics, rendered in the text exposition format at `/metrics`: requests by
 //! route, status and tenant, latency histograms by route, token authentication failures,
-//! rate-limit rejections, and database pool usage.
+//! rate-limit rejections, database pool usage, and the resource cache's reads (SQLite).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+
+use crate::store::resource_cache::CacheStats;
 
 /// Latency buckets in seconds.
 const BUCKETS: [f64; 12] = [
@@ -95,8 +97,9 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// The text exposition; `pool` is (connections, idle connections, max size).
-    pub fn render(&self, pool: (u32, u32, u32)) -> String {
+    /// The text exposition; `pool` is (connections, idle connections, max size), `cache`
+    /// the resource cache's figures when there is one.
+    pub fn render(&self, pool: (u32, u32, u32), cache: Option<CacheStats>) -> String {
         let inner = self.lock();
         let mut out = String::new();
         let _ = writeln!(
@@ -189,6 +192,35 @@ impl Metrics {
         );
         let _ = writeln!(out, "scimd_db_pool_connections{{state=\"idle\"}} {idle}");
         let _ = writeln!(out, "scimd_db_pool_connections{{state=\"max\"}} {max}");
+        if let Some(c) = cache {
+            let _ = writeln!(
+                out,
+                "# HELP scimd_resource_cache_reads_total Resource reads by whether the cache answered (SQLite)."
+            );
+            let _ = writeln!(out, "# TYPE scimd_resource_cache_reads_total counter");
+            let _ = writeln!(
+                out,
+                "scimd_resource_cache_reads_total{{outcome=\"hit\"}} {}",
+                c.hits
+            );
+            let _ = writeln!(
+                out,
+                "scimd_resource_cache_reads_total{{outcome=\"miss\"}} {}",
+                c.misses
+            );
+            let _ = writeln!(
+                out,
+                "# HELP scimd_resource_cache_entries Resources kept in the cache."
+            );
+            let _ = writeln!(out, "# TYPE scimd_resource_cache_entries gauge");
+            let _ = writeln!(out, "scimd_resource_cache_entries {}", c.entries);
+            let _ = writeln!(
+                out,
+                "# HELP scimd_resource_cache_bytes Bytes the cache counts against its budget."
+            );
+            let _ = writeln!(out, "# TYPE scimd_resource_cache_bytes gauge");
+            let _ = writeln!(out, "scimd_resource_cache_bytes {}", c.bytes);
+        }
         out
     }
 }
@@ -206,7 +238,17 @@ mod tests {
         m.record_request("POST", "/scim/v2/{tenant}/Users", 409, "t1", 0.002);
         m.record_auth_failure();
         m.record_rate_limited("t1");
-        let text = m.render((3, 1, 16));
+        assert!(!m.render((3, 1, 16), None).contains("scimd_resource_cache"));
+        let cache = CacheStats {
+            hits: 7,
+            misses: 2,
+            entries: 2,
+            bytes: 4096,
+        };
+        let text = m.render((3, 1, 16), Some(cache));
+        assert!(text.contains("scimd_resource_cache_reads_total{outcome=\"hit\"} 7"));
+        assert!(text.contains("scimd_resource_cache_reads_total{outcome=\"miss\"} 2"));
+        assert!(text.contains("scimd_resource_cache_bytes 4096"));
         assert!(text.contains(
             "scimd_http_requests_total{method=\"GET\",route=\"/scim/v2/{tenant}/Users\",status=\"200\",tenant=\"t1\"} 2"
         ));

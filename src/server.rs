@@ -85,6 +85,7 @@ pub async fn serve(config: ServeConfig, database_url: String) -> std::io::Result
         .await
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)?;
+    store.set_resource_cache_budget(config.resource_cache_mib.saturating_mul(1 << 20));
     let settings = config.http_settings();
     tracing::info!(
         listen = %config.listen,

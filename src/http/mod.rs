@@ -207,7 +207,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(state.store.pool_state()))
+        .body(
+            state
+                .metrics
+                .render(state.store.pool_state(), state.store.resource_cache_stats()),
+        )
 }
 
 async fn not_found() -> Result<HttpResponse, ScimError> {

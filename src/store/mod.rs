@@ -11,7 +11,7 @@ pub mod directory;
 pub mod filter_sql;
 mod group_commit;
 pub mod page_cursors;
-mod resource_cache;
+pub mod resource_cache;
 pub mod resources;
 pub mod sql;
 mod sqlite_log;
@@ -525,6 +525,19 @@ impl Store {
             checkpointer.committed();
         }
         result
+    }
+
+    /// Sets the memory the resource cache may take (SQLite on a kept file; 0 turns it
+    /// off). [`resource_cache::DEFAULT_BUDGET`] until set.
+    pub fn set_resource_cache_budget(&self, bytes: usize) {
+        if let Some(cache) = &self.resource_cache {
+            cache.set_budget(bytes);
+        }
+    }
+
+    /// What the resource cache did (SQLite on a kept file; `None` without a cache).
+    pub fn resource_cache_stats(&self) -> Option<resource_cache::CacheStats> {
+        self.resource_cache.as_ref().map(|c| c.stats())
     }
 
     /// Pool usage: (open connections, idle connections, maximum size).

@@ -18,21 +18,41 @@
 //! changes. What is kept is bounded by bytes (oldest first out).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::resources::{Member, ResourceRow};
 use crate::schema::ResourceType;
 
-/// What the cache keeps at most, in bytes of rows and memberships (about 20 000 users of
-/// the benchmark's size).
+/// What the cache keeps at most by default (`--resource-cache-mib`), in bytes of memory as
+/// [`entry_size`] counts them: about 30 000 users of the benchmark's size.
 pub const DEFAULT_BUDGET: usize = 32 << 20;
 
 /// A resource's memberships are kept only up to this many (a larger group's `members` are
 /// read each time; its row is still kept).
 pub const MAX_KEPT_MEMBERSHIPS: usize = 1000;
 
-/// Bytes counted for an entry besides its strings (maps, keys, bookkeeping).
-const ENTRY_OVERHEAD: usize = 160;
+/// Once the cache is full, one read in this many that missed takes the place of the oldest
+/// entry; the others are not kept. A tenant larger than the cache, read at random, would
+/// otherwise replace an entry on every read (memory churned for the same share of hits).
+const ADMIT_WHEN_FULL: u64 = 16;
+
+/// Bytes an entry takes besides its strings: its slots in the maps (at their load factor)
+/// and the queue, the entry itself.
+const ENTRY_OVERHEAD: usize = 360;
+
+/// Bytes a membership takes besides its strings.
+const MEMBER_OVERHEAD: usize = 112;
+
+/// What one heap allocation of `len` bytes takes from glibc's malloc (8 bytes of header,
+/// 16-byte steps, 32 at least).
+fn heap(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        ((len + 8 + 15) & !15).max(32)
+    }
+}
 
 /// Handed out before a read's statement: what it read is kept only if no write transaction
 /// was open or ended meanwhile.
@@ -55,32 +75,36 @@ struct Entry {
     size: usize,
 }
 
+/// The memory an entry takes, as counted against the budget.
 fn entry_size(row: &ResourceRow, unique_name: Option<&str>, related: Option<&[Member]>) -> usize {
     let members: usize = related.map_or(0, |list| {
         list.iter()
             .map(|m| {
-                m.group_id.len()
-                    + m.member_id.len()
-                    + m.member_type.len()
-                    + m.display.as_ref().map_or(0, String::len)
-                    + 96
+                MEMBER_OVERHEAD
+                    + heap(m.group_id.len())
+                    + heap(m.member_id.len())
+                    + heap(m.member_type.len())
+                    + m.display.as_ref().map_or(0, |d| heap(d.len()))
             })
             .sum()
     });
     ENTRY_OVERHEAD
-        + row.id.len() * 3
-        + row.created.len()
-        + row.last_modified.len()
-        + row.doc.len()
-        + unique_name.map_or(0, |n| 2 * n.len())
+        // The key (shared by the queue and the name's map) and the row's own copy.
+        + heap(row.id.len() + 16)
+        + heap(row.id.len())
+        + heap(row.created.len())
+        + heap(row.last_modified.len())
+        + heap(row.doc.len())
+        // The name, and its key in the name's map.
+        + unique_name.map_or(0, |n| 2 * heap(n.len()))
         + members
 }
 
 #[derive(Default)]
 struct TenantEntries {
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Arc<str>, Entry>,
     /// (resource type, folded unique name) → id.
-    names: HashMap<&'static str, HashMap<String, String>>,
+    names: HashMap<&'static str, HashMap<String, Arc<str>>>,
     /// Moved on by every write that changes memberships or the names they show.
     memberships: u64,
 }
@@ -90,7 +114,7 @@ impl TenantEntries {
         let entry = self.entries.remove(id)?;
         if let Some(name) = &entry.unique_name {
             if let Some(names) = self.names.get_mut(entry.resource_type) {
-                if names.get(name).is_some_and(|kept| kept == id) {
+                if names.get(name).is_some_and(|kept| &**kept == id) {
                     names.remove(name);
                 }
             }
@@ -99,30 +123,63 @@ impl TenantEntries {
     }
 }
 
+/// What the cache did so far (`/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads answered from the cache.
+    pub hits: u64,
+    /// Reads that went to the database.
+    pub misses: u64,
+    /// Resources kept now, and their bytes as counted against the budget.
+    pub entries: usize,
+    pub bytes: usize,
+}
+
 #[derive(Default)]
 struct State {
     /// Write transactions ended so far.
     transactions: u64,
     /// A write transaction is open.
     writing: bool,
-    tenants: HashMap<String, TenantEntries>,
+    tenants: HashMap<Arc<str>, TenantEntries>,
     /// (tenant, id, stamp) in the order kept: the oldest goes first.
-    order: VecDeque<(String, String, u64)>,
+    order: VecDeque<(Arc<str>, Arc<str>, u64)>,
+    entries: usize,
     bytes: usize,
     stamps: u64,
+    /// Reads not kept for want of room (see [`ADMIT_WHEN_FULL`]).
+    turned_away: u64,
+    hits: u64,
+    misses: u64,
 }
 
 impl State {
+    fn count(&mut self, hit: bool) {
+        if hit {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+    }
+
+    fn remove(&mut self, tenant: &str, id: &str) -> Option<Entry> {
+        let entry = self.tenants.get_mut(tenant)?.remove(id)?;
+        self.bytes -= entry.size;
+        self.entries -= 1;
+        Some(entry)
+    }
+
     fn evict_oldest(&mut self) {
         let Some((tenant, id, stamp)) = self.order.pop_front() else {
             return;
         };
-        if let Some(t) = self.tenants.get_mut(&tenant) {
-            if t.entries.get(&id).is_some_and(|e| e.stamp == stamp) {
-                if let Some(entry) = t.remove(&id) {
-                    self.bytes -= entry.size;
-                }
-            }
+        let current = self
+            .tenants
+            .get(&tenant)
+            .and_then(|t| t.entries.get(&id))
+            .is_some_and(|e| e.stamp == stamp);
+        if current {
+            self.remove(&tenant, &id);
         }
     }
 
@@ -137,22 +194,38 @@ impl State {
                 .is_some_and(|e| e.stamp == *stamp)
         });
     }
+
+    fn evict_to(&mut self, budget: usize) {
+        while self.bytes > budget && !self.order.is_empty() {
+            self.evict_oldest();
+        }
+    }
 }
 
 /// A resource as kept: its row and, when asked for and kept, its memberships.
 pub type Kept = (ResourceRow, Option<Vec<Member>>);
 
 pub struct ResourceCache {
-    budget: usize,
+    budget: AtomicUsize,
     state: Mutex<State>,
 }
 
 impl ResourceCache {
     pub fn new(budget: usize) -> ResourceCache {
         ResourceCache {
-            budget,
+            budget: AtomicUsize::new(budget),
             state: Mutex::new(State::default()),
         }
+    }
+
+    fn budget(&self) -> usize {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    /// Sets what the cache keeps at most (0: nothing, the cache is off).
+    pub fn set_budget(&self, budget: usize) {
+        self.budget.store(budget, Ordering::Relaxed);
+        crate::sync::lock(&self.state).evict_to(budget);
     }
 
     /// Before a read's statement.
@@ -173,9 +246,16 @@ impl ResourceCache {
         id: &str,
         with_related: bool,
     ) -> Option<Kept> {
-        let state = crate::sync::lock(&self.state);
-        let t = state.tenants.get(tenant)?;
-        Self::kept(t, rt, id, with_related)
+        if self.budget() == 0 {
+            return None;
+        }
+        let mut state = crate::sync::lock(&self.state);
+        let kept = state
+            .tenants
+            .get(tenant)
+            .and_then(|t| Self::kept(t, rt, id, with_related));
+        state.count(kept.is_some());
+        kept
     }
 
     /// The resource of type `rt` whose folded unique name is `name`, if a lookup of that
@@ -187,14 +267,20 @@ impl ResourceCache {
         name: &str,
         with_related: bool,
     ) -> Option<Kept> {
-        let state = crate::sync::lock(&self.state);
-        let t = state.tenants.get(tenant)?;
-        let id = t.names.get(rt.name)?.get(name)?;
-        let entry = t.entries.get(id)?;
-        if entry.unique_name.as_deref() != Some(name) {
+        if self.budget() == 0 {
             return None;
         }
-        Self::kept(t, rt, id, with_related)
+        let mut state = crate::sync::lock(&self.state);
+        let kept = state.tenants.get(tenant).and_then(|t| {
+            let id = t.names.get(rt.name)?.get(name)?;
+            let entry = t.entries.get(id)?;
+            if entry.unique_name.as_deref() != Some(name) {
+                return None;
+            }
+            Self::kept(t, rt, id, with_related)
+        });
+        state.count(kept.is_some());
+        kept
     }
 
     fn kept(t: &TenantEntries, rt: &ResourceType, id: &str, with_related: bool) -> Option<Kept> {
@@ -227,9 +313,9 @@ impl ResourceCache {
         unique_name: Option<&str>,
         related: Option<&[Member]>,
     ) {
+        let budget = self.budget();
         let related = related.filter(|list| list.len() <= MAX_KEPT_MEMBERSHIPS);
-        let size = entry_size(row, unique_name, related);
-        if size > self.budget / 16 {
+        if entry_size(row, unique_name, related) > budget / 16 {
             return;
         }
         let mut guard = crate::sync::lock(&self.state);
@@ -237,60 +323,61 @@ impl ResourceCache {
         if state.writing || state.transactions != ticket.transactions {
             return;
         }
-        let t = state.tenants.entry(tenant.to_string()).or_default();
-        if t.memberships != ticket.memberships {
+        let memberships = state.tenants.get(tenant).map_or(0, |t| t.memberships);
+        if memberships != ticket.memberships {
             return;
         }
         // What an entry of the same row already knows (it is current: a write forgets it).
-        let previous = t.remove(&row.id);
-        if let Some(previous) = &previous {
-            state.bytes -= previous.size;
-        }
-        let (unique_name, related, size) = match previous {
-            Some(p) if p.row.version == row.version => {
-                let unique_name = unique_name.map(str::to_string).or(p.unique_name);
-                let related = related.map(|l| (t.memberships, l.to_vec())).or(p.related);
-                let size = entry_size(
-                    row,
-                    unique_name.as_deref(),
-                    related.as_ref().map(|(_, l)| l.as_slice()),
-                );
-                (unique_name, related, size)
+        let previous = state.remove(tenant, &row.id);
+        let kept_before = previous.is_some();
+        let previous = previous.filter(|p| p.row.version == row.version);
+        let unique_name = unique_name
+            .map(str::to_string)
+            .or_else(|| previous.as_ref().and_then(|p| p.unique_name.clone()));
+        let related = related
+            .map(|l| (memberships, l.to_vec()))
+            .or_else(|| previous.and_then(|p| p.related));
+        let size = entry_size(
+            row,
+            unique_name.as_deref(),
+            related.as_ref().map(|(_, l)| l.as_slice()),
+        );
+        if state.bytes + size > budget {
+            if !kept_before {
+                state.turned_away += 1;
+                if !state.turned_away.is_multiple_of(ADMIT_WHEN_FULL) {
+                    return;
+                }
             }
-            _ => (
-                unique_name.map(str::to_string),
-                related.map(|l| (t.memberships, l.to_vec())),
-                size,
-            ),
-        };
+            state.evict_to(budget - size);
+        }
         state.stamps += 1;
         let stamp = state.stamps;
+        let tenant: Arc<str> = match state.tenants.get_key_value(tenant) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(tenant),
+        };
+        let t = state.tenants.entry(tenant.clone()).or_default();
+        let id: Arc<str> = Arc::from(row.id.as_str());
         if let Some(name) = &unique_name {
             t.names
                 .entry(rt.name)
                 .or_default()
-                .insert(name.clone(), row.id.clone());
+                .insert(name.clone(), id.clone());
         }
-        t.entries.insert(
-            row.id.clone(),
-            Entry {
-                resource_type: rt.name,
-                row: row.clone(),
-                unique_name,
-                related,
-                stamp,
-                size,
-            },
-        );
+        let entry = Entry {
+            resource_type: rt.name,
+            row: row.clone(),
+            unique_name,
+            related,
+            stamp,
+            size,
+        };
+        t.entries.insert(id.clone(), entry);
+        state.entries += 1;
         state.bytes += size;
-        state
-            .order
-            .push_back((tenant.to_string(), row.id.clone(), stamp));
-        while state.bytes > self.budget && !state.order.is_empty() {
-            state.evict_oldest();
-        }
-        let live: usize = state.tenants.values().map(|t| t.entries.len()).sum();
-        if state.order.len() > 2 * live + 1024 {
+        state.order.push_back((tenant, id, stamp));
+        if state.order.len() > 2 * state.entries + 1024 {
             state.compact_order();
         }
     }
@@ -310,27 +397,39 @@ impl ResourceCache {
 
     /// A write (in an open transaction) changes resource `id`.
     pub fn forget(&self, tenant: &str, id: &str) {
-        let mut state = crate::sync::lock(&self.state);
-        if let Some(entry) = state.tenants.get_mut(tenant).and_then(|t| t.remove(id)) {
-            state.bytes -= entry.size;
-        }
+        crate::sync::lock(&self.state).remove(tenant, id);
     }
 
     /// A write (in an open transaction) changes memberships of the tenant, or the names
     /// they show: every kept membership list of the tenant is stale.
     pub fn memberships_changed(&self, tenant: &str) {
         let mut state = crate::sync::lock(&self.state);
-        state
-            .tenants
-            .entry(tenant.to_string())
-            .or_default()
-            .memberships += 1;
+        match state.tenants.get_mut(tenant) {
+            Some(t) => t.memberships += 1,
+            None => {
+                let t = TenantEntries {
+                    memberships: 1,
+                    ..TenantEntries::default()
+                };
+                state.tenants.insert(Arc::from(tenant), t);
+            }
+        }
     }
 
     /// Bytes kept (rows, memberships and bookkeeping, as counted against the budget).
     #[cfg(test)]
     fn bytes(&self) -> usize {
         crate::sync::lock(&self.state).bytes
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let state = crate::sync::lock(&self.state);
+        CacheStats {
+            hits: state.hits,
+            misses: state.misses,
+            entries: state.entries,
+            bytes: state.bytes,
+        }
     }
 }
 
@@ -386,6 +485,9 @@ mod tests {
         assert!(cache
             .get("t", &crate::schema::Registry::get().group, "b", false)
             .is_none());
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.entries), (2, 4, 2));
+        assert_eq!(stats.bytes, cache.bytes());
     }
 
     #[test]
@@ -459,21 +561,41 @@ mod tests {
     }
 
     #[test]
-    fn the_budget_bounds_what_is_kept_oldest_first() {
+    fn the_budget_bounds_what_is_kept_and_a_full_cache_admits_few() {
         let one = entry_size(&row("u00000", 1), None, None);
         let cache = ResourceCache::new(one * 100);
         let rt = user();
-        for i in 0..1000 {
+        let keep = |i: usize| {
             let id = format!("u{i:05}");
             cache.keep(cache.ticket("t"), "t", rt, &row(&id, 1), None, None);
-            // Kept again: its old place in the queue does not evict it early.
-            cache.keep(cache.ticket("t"), "t", rt, &row(&id, 1), None, None);
+        };
+        for i in 0..100 {
+            keep(i);
+            // Kept again: no room needed, and its old place in the queue evicts nothing.
+            keep(i);
         }
+        assert_eq!(cache.stats().entries, 100);
+        assert_eq!(cache.bytes(), one * 100);
+        // Full: one new read in 16 takes the oldest one's place.
+        for i in 100..260 {
+            keep(i);
+        }
+        let kept = |i: usize| cache.get("t", rt, &format!("u{i:05}"), false).is_some();
+        assert_eq!(cache.stats().entries, 100);
         assert!(cache.bytes() <= one * 100);
-        assert!(cache.get("t", rt, "u00999", false).is_some());
-        assert!(cache.get("t", rt, "u00900", false).is_some());
-        assert!(cache.get("t", rt, "u00899", false).is_none());
-        let state = crate::sync::lock(&cache.state);
-        assert!(state.order.len() <= 2 * 100 + 1024);
+        assert!((0..10).all(|i| !kept(i)));
+        assert!((10..100).all(kept));
+        let admitted: Vec<usize> = (100..260).filter(|i| kept(*i)).collect();
+        assert_eq!(admitted, (0..10).map(|k| 115 + 16 * k).collect::<Vec<_>>());
+        assert!(crate::sync::lock(&cache.state).order.len() <= 2 * 100 + 1024);
+
+        // A smaller budget evicts the oldest; none turns the cache off.
+        cache.set_budget(one * 50);
+        assert_eq!(cache.stats().entries, 50);
+        assert!(!kept(59) && kept(60));
+        cache.set_budget(0);
+        assert_eq!(cache.stats().entries, 0);
+        keep(1);
+        assert!(!kept(1));
     }
 }
