@@ -10,7 +10,7 @@ use futures::future::join;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{enc, member_ids, patch_op, resource_ids, TestEnv};
+use crate::support::{enc, member_ids, patch_op, resource_ids, Backend, TestEnv};
 use scimd::schema::Registry;
 use scimd::store::resources::{ListQuery, Related, Update, WriteOptions};
 
@@ -44,11 +44,19 @@ both_backends!(
     |env: TestEnv| async move {
         let id = env.create_user("kept.reader@example.com").await;
         let path = format!("/Users/{id}");
-        assert_eq!(env.get_ok(&path).await["meta"]["version"], "W/\"1\"");
-        assert_eq!(
-            ids_named(&env, "Kept.Reader@example.com").await,
-            [id.as_str()]
-        );
+        for _ in 0..2 {
+            assert_eq!(env.get_ok(&path).await["meta"]["version"], "W/\"1\"");
+            assert_eq!(
+                ids_named(&env, "Kept.Reader@example.com").await,
+                [id.as_str()]
+            );
+        }
+        // SQLite (a kept file) answered the second GET and lookup from its cache.
+        let stats = env.store().resource_cache_stats();
+        match env.backend {
+            Backend::Sqlite => assert!(stats.unwrap().hits >= 2, "{stats:?}"),
+            Backend::Postgres => assert!(stats.is_none()),
+        }
 
         let r = env
             .patch(
