@@ -11,7 +11,10 @@
 //! transaction was open or ended since: so nothing older than a committed write is ever
 //! kept, and what a write forgot before its COMMIT is not read back as it was. No other
 //! process writes the file (it is kept, `unix-excl`), so no change comes from outside; on a
-//! shared file (`?exclusive=false`) and on PostgreSQL there is no cache.
+//! shared file (`?exclusive=false`) and on PostgreSQL there is no cache. (Within the process
+//! the writes must all go through this store: a second `Store` opened on the same kept file
+//! would not tell this cache. The server opens one, and its control socket and background
+//! jobs use it.)
 //!
 //! A lookup by name is a hint (name → id) checked against the entry it leads to: only an
 //! entry kept by a lookup of that name carries it, and an entry is gone once its resource
