@@ -21,7 +21,7 @@
 //! changes. What is kept is bounded by bytes (oldest first out).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::resources::{Member, ResourceRow};
@@ -68,12 +68,13 @@ pub struct Ticket {
 /// A kept resource.
 struct Entry {
     resource_type: &'static str,
-    row: ResourceRow,
+    /// Shared, so that a hit copies it after the lock is released.
+    row: Arc<ResourceRow>,
     /// Its folded unique name, when a lookup by that name kept it.
     unique_name: Option<String>,
     /// Its memberships (a Group's members, a User's groups) and the tenant's memberships
     /// generation they were read at, when read.
-    related: Option<(u64, Vec<Member>)>,
+    related: Option<(u64, Arc<Vec<Member>>)>,
     stamp: u64,
     size: usize,
 }
@@ -172,17 +173,17 @@ impl State {
         Some(entry)
     }
 
-    fn evict_oldest(&mut self) {
-        let Some((tenant, id, stamp)) = self.order.pop_front() else {
-            return;
-        };
+    fn evict_oldest(&mut self) -> Option<Entry> {
+        let (tenant, id, stamp) = self.order.pop_front()?;
         let current = self
             .tenants
             .get(&tenant)
             .and_then(|t| t.entries.get(&id))
             .is_some_and(|e| e.stamp == stamp);
         if current {
-            self.remove(&tenant, &id);
+            self.remove(&tenant, &id)
+        } else {
+            None
         }
     }
 
@@ -198,11 +199,22 @@ impl State {
         });
     }
 
-    fn evict_to(&mut self, budget: usize) {
+    /// Evicts the oldest entries until `budget` is kept; they are returned, to be dropped
+    /// after the lock is released.
+    fn evict_to(&mut self, budget: usize) -> Vec<Entry> {
+        let mut evicted = Vec::new();
         while self.bytes > budget && !self.order.is_empty() {
-            self.evict_oldest();
+            evicted.extend(self.evict_oldest());
         }
+        evicted
     }
+}
+
+/// A hit, as found under the lock (shared parts, copied after it is released).
+type Found = (Arc<ResourceRow>, Option<Arc<Vec<Member>>>);
+
+fn copied(found: Option<Found>) -> Option<Kept> {
+    found.map(|(row, related)| ((*row).clone(), related.map(|l| (*l).clone())))
 }
 
 /// A resource as kept: its row and, when asked for and kept, its memberships.
@@ -211,6 +223,10 @@ pub type Kept = (ResourceRow, Option<Vec<Member>>);
 pub struct ResourceCache {
     budget: AtomicUsize,
     state: Mutex<State>,
+    /// `State::writing` and `State::transactions`, readable without the lock: a read that
+    /// overlapped a write is turned away before it copies anything.
+    writing: AtomicBool,
+    transactions: AtomicU64,
 }
 
 impl ResourceCache {
@@ -218,6 +234,8 @@ impl ResourceCache {
         ResourceCache {
             budget: AtomicUsize::new(budget),
             state: Mutex::new(State::default()),
+            writing: AtomicBool::new(false),
+            transactions: AtomicU64::new(0),
         }
     }
 
@@ -228,7 +246,8 @@ impl ResourceCache {
     /// Sets what the cache keeps at most (0: nothing, the cache is off).
     pub fn set_budget(&self, budget: usize) {
         self.budget.store(budget, Ordering::Relaxed);
-        crate::sync::lock(&self.state).evict_to(budget);
+        let evicted = crate::sync::lock(&self.state).evict_to(budget);
+        drop(evicted);
     }
 
     /// Before a read's statement.
@@ -252,13 +271,16 @@ impl ResourceCache {
         if self.budget() == 0 {
             return None;
         }
-        let mut state = crate::sync::lock(&self.state);
-        let kept = state
-            .tenants
-            .get(tenant)
-            .and_then(|t| Self::kept(t, rt, id, with_related));
-        state.count(kept.is_some());
-        kept
+        let found = {
+            let mut state = crate::sync::lock(&self.state);
+            let found = state
+                .tenants
+                .get(tenant)
+                .and_then(|t| Self::kept(t, rt, id, with_related));
+            state.count(found.is_some());
+            found
+        };
+        copied(found)
     }
 
     /// The resource of type `rt` whose folded unique name is `name`, if a lookup of that
@@ -273,20 +295,23 @@ impl ResourceCache {
         if self.budget() == 0 {
             return None;
         }
-        let mut state = crate::sync::lock(&self.state);
-        let kept = state.tenants.get(tenant).and_then(|t| {
-            let id = t.names.get(rt.name)?.get(name)?;
-            let entry = t.entries.get(id)?;
-            if entry.unique_name.as_deref() != Some(name) {
-                return None;
-            }
-            Self::kept(t, rt, id, with_related)
-        });
-        state.count(kept.is_some());
-        kept
+        let found = {
+            let mut state = crate::sync::lock(&self.state);
+            let found = state.tenants.get(tenant).and_then(|t| {
+                let id = t.names.get(rt.name)?.get(name)?;
+                let entry = t.entries.get(id)?;
+                if entry.unique_name.as_deref() != Some(name) {
+                    return None;
+                }
+                Self::kept(t, rt, id, with_related)
+            });
+            state.count(found.is_some());
+            found
+        };
+        copied(found)
     }
 
-    fn kept(t: &TenantEntries, rt: &ResourceType, id: &str, with_related: bool) -> Option<Kept> {
+    fn kept(t: &TenantEntries, rt: &ResourceType, id: &str, with_related: bool) -> Option<Found> {
         let entry = t.entries.get(id)?;
         if entry.resource_type != rt.name {
             return None;
@@ -294,14 +319,14 @@ impl ResourceCache {
         let related = if with_related {
             match &entry.related {
                 Some((generation, members)) if *generation == t.memberships => {
-                    Some(members.clone())
+                    Some(Arc::clone(members))
                 }
                 _ => return None,
             }
         } else {
             None
         };
-        Some((entry.row.clone(), related))
+        Some((Arc::clone(&entry.row), related))
     }
 
     /// Keeps what a read found, unless a write transaction was open or ended since
@@ -318,77 +343,92 @@ impl ResourceCache {
     ) {
         let budget = self.budget();
         let related = related.filter(|list| list.len() <= MAX_KEPT_MEMBERSHIPS);
-        if entry_size(row, unique_name, related) > budget / 16 {
+        if entry_size(row, unique_name, related) > budget / 16
+            || self.writing.load(Ordering::SeqCst)
+            || self.transactions.load(Ordering::SeqCst) != ticket.transactions
+        {
             return;
         }
-        let mut guard = crate::sync::lock(&self.state);
-        let state = &mut *guard;
-        if state.writing || state.transactions != ticket.transactions {
-            return;
-        }
-        let memberships = state.tenants.get(tenant).map_or(0, |t| t.memberships);
-        if memberships != ticket.memberships {
-            return;
-        }
-        // What an entry of the same row already knows (it is current: a write forgets it).
-        let previous = state.remove(tenant, &row.id);
-        let kept_before = previous.is_some();
-        let previous = previous.filter(|p| p.row.version == row.version);
-        let unique_name = unique_name
-            .map(str::to_string)
-            .or_else(|| previous.as_ref().and_then(|p| p.unique_name.clone()));
-        let related = related
-            .map(|l| (memberships, l.to_vec()))
-            .or_else(|| previous.and_then(|p| p.related));
-        let size = entry_size(
-            row,
-            unique_name.as_deref(),
-            related.as_ref().map(|(_, l)| l.as_slice()),
-        );
-        if state.bytes + size > budget {
-            if !kept_before {
-                state.turned_away += 1;
-                if !state.turned_away.is_multiple_of(ADMIT_WHEN_FULL) {
-                    return;
-                }
-            }
-            state.evict_to(budget - size);
-        }
-        state.stamps += 1;
-        let stamp = state.stamps;
-        let tenant: Arc<str> = match state.tenants.get_key_value(tenant) {
-            Some((name, _)) => name.clone(),
-            None => Arc::from(tenant),
-        };
-        let t = state.tenants.entry(tenant.clone()).or_default();
+        // Copied before the lock is taken (checked again under it).
+        let shared_row = Arc::new(row.clone());
+        let related = related.map(|l| Arc::new(l.to_vec()));
         let id: Arc<str> = Arc::from(row.id.as_str());
-        if let Some(name) = &unique_name {
-            t.names
-                .entry(rt.name)
-                .or_default()
-                .insert(name.clone(), id.clone());
+        let mut dropped = Vec::new();
+        {
+            let mut guard = crate::sync::lock(&self.state);
+            let state = &mut *guard;
+            if state.writing || state.transactions != ticket.transactions {
+                return;
+            }
+            let memberships = state.tenants.get(tenant).map_or(0, |t| t.memberships);
+            if memberships != ticket.memberships {
+                return;
+            }
+            // What an entry of the same row already knows (it is current: a write forgets
+            // it).
+            let previous = state.remove(tenant, &row.id);
+            let kept_before = previous.is_some();
+            let previous = previous.filter(|p| p.row.version == row.version);
+            let unique_name = unique_name
+                .map(str::to_string)
+                .or_else(|| previous.as_ref().and_then(|p| p.unique_name.clone()));
+            let related = related
+                .map(|l| (memberships, l))
+                .or_else(|| previous.as_ref().and_then(|p| p.related.clone()));
+            dropped.extend(previous);
+            let size = entry_size(
+                row,
+                unique_name.as_deref(),
+                related.as_ref().map(|(_, l)| l.as_slice()),
+            );
+            if state.bytes + size > budget {
+                if !kept_before {
+                    state.turned_away += 1;
+                    if !state.turned_away.is_multiple_of(ADMIT_WHEN_FULL) {
+                        return;
+                    }
+                }
+                dropped.extend(state.evict_to(budget - size));
+            }
+            state.stamps += 1;
+            let stamp = state.stamps;
+            let tenant: Arc<str> = match state.tenants.get_key_value(tenant) {
+                Some((name, _)) => name.clone(),
+                None => Arc::from(tenant),
+            };
+            let t = state.tenants.entry(tenant.clone()).or_default();
+            if let Some(name) = &unique_name {
+                t.names
+                    .entry(rt.name)
+                    .or_default()
+                    .insert(name.clone(), id.clone());
+            }
+            let entry = Entry {
+                resource_type: rt.name,
+                row: shared_row,
+                unique_name,
+                related,
+                stamp,
+                size,
+            };
+            t.entries.insert(id.clone(), entry);
+            state.entries += 1;
+            state.bytes += size;
+            state.order.push_back((tenant, id, stamp));
+            if state.order.len() > 2 * state.entries + 1024 {
+                state.compact_order();
+            }
         }
-        let entry = Entry {
-            resource_type: rt.name,
-            row: row.clone(),
-            unique_name,
-            related,
-            stamp,
-            size,
-        };
-        t.entries.insert(id.clone(), entry);
-        state.entries += 1;
-        state.bytes += size;
-        state.order.push_back((tenant, id, stamp));
-        if state.order.len() > 2 * state.entries + 1024 {
-            state.compact_order();
-        }
+        // Freed after the lock is released.
+        drop(dropped);
     }
 
     /// A write transaction began (in the writers' turn): nothing read from now on is kept
     /// until it has ended.
     pub fn transaction_began(&self) {
-        crate::sync::lock(&self.state).writing = true;
+        let mut state = crate::sync::lock(&self.state);
+        state.writing = true;
+        self.writing.store(true, Ordering::SeqCst);
     }
 
     /// The write transaction ended (committed or rolled back).
@@ -396,11 +436,16 @@ impl ResourceCache {
         let mut state = crate::sync::lock(&self.state);
         state.writing = false;
         state.transactions += 1;
+        self.transactions
+            .store(state.transactions, Ordering::SeqCst);
+        self.writing.store(false, Ordering::SeqCst);
     }
 
     /// A write (in an open transaction) changes resource `id`.
     pub fn forget(&self, tenant: &str, id: &str) {
-        crate::sync::lock(&self.state).remove(tenant, id);
+        let forgotten = crate::sync::lock(&self.state).remove(tenant, id);
+        // (The guard, a temporary of the statement above, is gone: freed outside the lock.)
+        drop(forgotten);
     }
 
     /// A write (in an open transaction) changes memberships of the tenant, or the names
