@@ -141,10 +141,6 @@ pub struct CacheStats {
 
 #[derive(Default)]
 struct State {
-    /// Write transactions ended so far.
-    transactions: u64,
-    /// A write transaction is open.
-    writing: bool,
     tenants: HashMap<Arc<str>, TenantEntries>,
     /// (tenant, id, stamp) in the order kept: the oldest goes first.
     order: VecDeque<(Arc<str>, Arc<str>, u64)>,
@@ -223,8 +219,10 @@ pub type Kept = (ResourceRow, Option<Vec<Member>>);
 pub struct ResourceCache {
     budget: AtomicUsize,
     state: Mutex<State>,
-    /// `State::writing` and `State::transactions`, readable without the lock: a read that
-    /// overlapped a write is turned away before it copies anything.
+    /// A write transaction is open, and how many have ended so far. Changed only under
+    /// the lock (so that a read checked under it sees them as of that moment), and read
+    /// without it as well: a read that overlapped a write is turned away before it copies
+    /// anything.
     writing: AtomicBool,
     transactions: AtomicU64,
 }
@@ -254,7 +252,7 @@ impl ResourceCache {
     pub fn ticket(&self, tenant: &str) -> Ticket {
         let state = crate::sync::lock(&self.state);
         Ticket {
-            transactions: state.transactions,
+            transactions: self.transactions.load(Ordering::SeqCst),
             memberships: state.tenants.get(tenant).map_or(0, |t| t.memberships),
         }
     }
@@ -268,19 +266,7 @@ impl ResourceCache {
         id: &str,
         with_related: bool,
     ) -> Option<Kept> {
-        if self.budget() == 0 {
-            return None;
-        }
-        let found = {
-            let mut state = crate::sync::lock(&self.state);
-            let found = state
-                .tenants
-                .get(tenant)
-                .and_then(|t| Self::kept(t, rt, id, with_related));
-            state.count(found.is_some());
-            found
-        };
-        copied(found)
+        self.look_up(tenant, |t| Self::kept(t, rt, id, with_related))
     }
 
     /// The resource of type `rt` whose folded unique name is `name`, if a lookup of that
@@ -292,19 +278,29 @@ impl ResourceCache {
         name: &str,
         with_related: bool,
     ) -> Option<Kept> {
+        self.look_up(tenant, |t| {
+            let id = t.names.get(rt.name)?.get(name)?;
+            let entry = t.entries.get(id)?;
+            if entry.unique_name.as_deref() != Some(name) {
+                return None;
+            }
+            Self::kept(t, rt, id, with_related)
+        })
+    }
+
+    /// A hit or a miss in `tenant`'s entries, counted; a hit is copied after the lock is
+    /// released.
+    fn look_up(
+        &self,
+        tenant: &str,
+        found_in: impl FnOnce(&TenantEntries) -> Option<Found>,
+    ) -> Option<Kept> {
         if self.budget() == 0 {
             return None;
         }
         let found = {
             let mut state = crate::sync::lock(&self.state);
-            let found = state.tenants.get(tenant).and_then(|t| {
-                let id = t.names.get(rt.name)?.get(name)?;
-                let entry = t.entries.get(id)?;
-                if entry.unique_name.as_deref() != Some(name) {
-                    return None;
-                }
-                Self::kept(t, rt, id, with_related)
-            });
+            let found = state.tenants.get(tenant).and_then(found_in);
             state.count(found.is_some());
             found
         };
@@ -343,10 +339,7 @@ impl ResourceCache {
     ) {
         let budget = self.budget();
         let related = related.filter(|list| list.len() <= MAX_KEPT_MEMBERSHIPS);
-        if entry_size(row, unique_name, related) > budget / 16
-            || self.writing.load(Ordering::SeqCst)
-            || self.transactions.load(Ordering::SeqCst) != ticket.transactions
-        {
+        if entry_size(row, unique_name, related) > budget / 16 || self.overlapped(ticket) {
             return;
         }
         // Copied before the lock is taken (checked again under it).
@@ -357,7 +350,7 @@ impl ResourceCache {
         {
             let mut guard = crate::sync::lock(&self.state);
             let state = &mut *guard;
-            if state.writing || state.transactions != ticket.transactions {
+            if self.overlapped(ticket) {
                 return;
             }
             let memberships = state.tenants.get(tenant).map_or(0, |t| t.memberships);
@@ -426,19 +419,21 @@ impl ResourceCache {
     /// A write transaction began (in the writers' turn): nothing read from now on is kept
     /// until it has ended.
     pub fn transaction_began(&self) {
-        let mut state = crate::sync::lock(&self.state);
-        state.writing = true;
+        let _state = crate::sync::lock(&self.state);
         self.writing.store(true, Ordering::SeqCst);
     }
 
     /// The write transaction ended (committed or rolled back).
     pub fn transaction_ended(&self) {
-        let mut state = crate::sync::lock(&self.state);
-        state.writing = false;
-        state.transactions += 1;
-        self.transactions
-            .store(state.transactions, Ordering::SeqCst);
+        let _state = crate::sync::lock(&self.state);
+        self.transactions.fetch_add(1, Ordering::SeqCst);
         self.writing.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether a write transaction is open, or one ended, since `ticket`.
+    fn overlapped(&self, ticket: Ticket) -> bool {
+        self.writing.load(Ordering::SeqCst)
+            || self.transactions.load(Ordering::SeqCst) != ticket.transactions
     }
 
     /// A write (in an open transaction) changes resource `id`.
