@@ -1113,10 +1113,15 @@ impl RelatedRow {
     /// The row, and its memberships added to `map` (when it has any).
     fn split(self, map: &mut RelatedMap) -> ScimResult<ResourceRow> {
         let members = parse_related_json(self.related.as_deref())?;
-        if !members.is_empty() {
-            map.insert(self.resource.id.clone(), members);
-        }
+        add_related(map, &self.resource.id, members);
         Ok(self.resource)
+    }
+}
+
+/// Adds the memberships of resource `id` to `map` (a resource without any has no key).
+fn add_related(map: &mut RelatedMap, id: &str, members: Vec<Member>) {
+    if !members.is_empty() {
+        map.insert(id.to_string(), members);
     }
 }
 
@@ -1162,9 +1167,7 @@ impl Store {
             .row_by_id(tenant, rt, id, related)?
             .map(|(row, members)| {
                 let mut map = RelatedMap::new();
-                if !members.is_empty() {
-                    map.insert(row.id.clone(), members);
-                }
+                add_related(&mut map, &row.id, members);
                 (row, map)
             }))
     }
@@ -1274,9 +1277,7 @@ impl Store {
         let with_related = related != Related::Nothing;
         if let Some((row, members)) = cache.find(tenant, rt, &name, with_related) {
             let mut map = RelatedMap::new();
-            if let Some(members) = members.filter(|m| !m.is_empty()) {
-                map.insert(row.id.clone(), members);
-            }
+            add_related(&mut map, &row.id, members.unwrap_or_default());
             let page = ListPage {
                 total: 1,
                 resources: vec![row],
