@@ -51,6 +51,12 @@ pub struct Metrics {
     inner: Mutex<Inner>,
 }
 
+/// The `# HELP` and `# TYPE` lines of a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -102,11 +108,12 @@ impl Metrics {
     pub fn render(&self, pool: (u32, u32, u32), cache: Option<CacheStats>) -> String {
         let inner = self.lock();
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP scimd_http_requests_total HTTP requests by route, status and tenant."
+        family(
+            &mut out,
+            "scimd_http_requests_total",
+            "counter",
+            "HTTP requests by route, status and tenant.",
         );
-        let _ = writeln!(out, "# TYPE scimd_http_requests_total counter");
         let by_method = || {
             inner.routes.iter().flat_map(|(route, methods)| {
                 methods
@@ -127,11 +134,12 @@ impl Metrics {
                 }
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP scimd_http_request_duration_seconds Request latency by route."
+        family(
+            &mut out,
+            "scimd_http_request_duration_seconds",
+            "histogram",
+            "Request latency by route.",
         );
-        let _ = writeln!(out, "# TYPE scimd_http_request_duration_seconds histogram");
         for (method, route, stats) in by_method() {
             let h = &stats.latency;
             let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
@@ -158,21 +166,23 @@ impl Metrics {
                 h.count
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP scimd_token_auth_failures_total SCIM requests refused with 401."
+        family(
+            &mut out,
+            "scimd_token_auth_failures_total",
+            "counter",
+            "SCIM requests refused with 401.",
         );
-        let _ = writeln!(out, "# TYPE scimd_token_auth_failures_total counter");
         let _ = writeln!(
             out,
             "scimd_token_auth_failures_total {}",
             inner.auth_failures
         );
-        let _ = writeln!(
-            out,
-            "# HELP scimd_rate_limited_total SCIM requests refused with 429, by tenant."
+        family(
+            &mut out,
+            "scimd_rate_limited_total",
+            "counter",
+            "SCIM requests refused with 429, by tenant.",
         );
-        let _ = writeln!(out, "# TYPE scimd_rate_limited_total counter");
         for (tenant, n) in &inner.rate_limited {
             let _ = writeln!(
                 out,
@@ -181,11 +191,12 @@ impl Metrics {
             );
         }
         let (connections, idle, max) = pool;
-        let _ = writeln!(
-            out,
-            "# HELP scimd_db_pool_connections Database pool connections."
+        family(
+            &mut out,
+            "scimd_db_pool_connections",
+            "gauge",
+            "Database pool connections.",
         );
-        let _ = writeln!(out, "# TYPE scimd_db_pool_connections gauge");
         let _ = writeln!(
             out,
             "scimd_db_pool_connections{{state=\"open\"}} {connections}"
@@ -193,11 +204,12 @@ impl Metrics {
         let _ = writeln!(out, "scimd_db_pool_connections{{state=\"idle\"}} {idle}");
         let _ = writeln!(out, "scimd_db_pool_connections{{state=\"max\"}} {max}");
         if let Some(c) = cache {
-            let _ = writeln!(
-                out,
-                "# HELP scimd_resource_cache_reads_total Resource reads by whether the cache answered (SQLite)."
+            family(
+                &mut out,
+                "scimd_resource_cache_reads_total",
+                "counter",
+                "Resource reads by whether the cache answered (SQLite).",
             );
-            let _ = writeln!(out, "# TYPE scimd_resource_cache_reads_total counter");
             let _ = writeln!(
                 out,
                 "scimd_resource_cache_reads_total{{outcome=\"hit\"}} {}",
@@ -208,17 +220,19 @@ impl Metrics {
                 "scimd_resource_cache_reads_total{{outcome=\"miss\"}} {}",
                 c.misses
             );
-            let _ = writeln!(
-                out,
-                "# HELP scimd_resource_cache_entries Resources kept in the cache."
+            family(
+                &mut out,
+                "scimd_resource_cache_entries",
+                "gauge",
+                "Resources kept in the cache.",
             );
-            let _ = writeln!(out, "# TYPE scimd_resource_cache_entries gauge");
             let _ = writeln!(out, "scimd_resource_cache_entries {}", c.entries);
-            let _ = writeln!(
-                out,
-                "# HELP scimd_resource_cache_bytes Bytes the cache counts against its budget."
+            family(
+                &mut out,
+                "scimd_resource_cache_bytes",
+                "gauge",
+                "Bytes the cache counts against its budget.",
             );
-            let _ = writeln!(out, "# TYPE scimd_resource_cache_bytes gauge");
             let _ = writeln!(out, "scimd_resource_cache_bytes {}", c.bytes);
         }
         out
