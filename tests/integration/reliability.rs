@@ -177,6 +177,8 @@ fn the_allocator_is_configured() {
         Some("0"),
         "{stderr}"
     );
-    // Only the one option changed: the next one keeps mimalloc's default.
+    assert_eq!(option("purge_delay").as_deref(), Some("0"), "{stderr}");
+    // Only those two changed: their neighbours keep mimalloc's defaults.
     assert_eq!(option("purge_decommits").as_deref(), Some("1"), "{stderr}");
+    assert_eq!(option("use_numa_nodes").as_deref(), Some("0"), "{stderr}");
 }
