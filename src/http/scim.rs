@@ -1,5 +1,7 @@
 //! SCIM resource endpoints under `/scim/v2/{tenant_id}`: Users, Groups, `.search`.
 
+use std::borrow::Borrow;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
@@ -317,16 +319,16 @@ fn render_row(
     ctx: &TenantContext,
     rt: &'static ResourceType,
     projection: &Projection,
-    row: ResourceRow,
+    row: &ResourceRow,
     related: &RelatedMap,
 ) -> Result<String, ScimError> {
     if projection.is_default() {
         let (members, groups) = memberships(related_for(rt, projection), related, &row.id);
-        if let Some(text) = to_scim_text(rt, &row, ctx.base_url(), members, groups) {
+        if let Some(text) = to_scim_text(rt, row, ctx.base_url(), members, groups) {
             return Ok(text);
         }
     }
-    let stored = row.into_resource()?;
+    let stored = row.to_resource()?;
     Ok(render_value(ctx, rt, projection, stored, related).to_string())
 }
 
@@ -368,7 +370,7 @@ async fn run_list(
     let resources = page
         .resources
         .into_iter()
-        .map(|row| render_row(ctx, rt, &projection, row, &related))
+        .map(|row| render_row(ctx, rt, &projection, &row, &related))
         .collect::<Result<_, _>>()?;
     Ok((page.total, resources))
 }
@@ -468,13 +470,15 @@ fn projection_from(pairs: &[(String, String)], rt: &ResourceType) -> Result<Proj
 }
 
 /// The answer about one resource: its representation, `ETag`, and `Location` for a 201.
+/// The row is borrowed: a GET answered from the resource cache renders the cache's own.
 fn respond_one(
     ctx: &TenantContext,
     rt: &'static ResourceType,
     projection: &Projection,
-    (row, related): (ResourceRow, RelatedMap),
+    (row, related): (impl Borrow<ResourceRow>, RelatedMap),
     status: StatusCode,
 ) -> Result<HttpResponse, ScimError> {
+    let row = row.borrow();
     let etag = row.etag();
     let location = (status == StatusCode::CREATED)
         .then(|| format!("{}{}/{}", ctx.base_url(), rt.endpoint, row.id));

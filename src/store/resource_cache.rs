@@ -70,7 +70,7 @@ pub struct Ticket {
 /// A kept resource.
 struct Entry {
     resource_type: &'static str,
-    /// Shared, so that a hit copies it after the lock is released.
+    /// Shared with the hits that handed it out.
     row: Arc<ResourceRow>,
     /// Its folded unique name, when a lookup by that name kept it.
     unique_name: Option<String>,
@@ -208,15 +208,9 @@ impl State {
     }
 }
 
-/// A hit, as found under the lock (shared parts, copied after it is released).
-type Found = (Arc<ResourceRow>, Option<Arc<Vec<Member>>>);
-
-fn copied(found: Option<Found>) -> Option<Kept> {
-    found.map(|(row, related)| ((*row).clone(), related.map(|l| (*l).clone())))
-}
-
-/// A resource as kept: its row and, when asked for and kept, its memberships.
-pub type Kept = (ResourceRow, Option<Vec<Member>>);
+/// A resource as kept: its row and, when asked for and kept, its memberships. Shared with
+/// the cache, not copied: a hit allocates nothing (a GET renders from the shared row).
+pub type Kept = (Arc<ResourceRow>, Option<Arc<Vec<Member>>>);
 
 pub struct ResourceCache {
     budget: AtomicUsize,
@@ -290,26 +284,22 @@ impl ResourceCache {
         })
     }
 
-    /// A hit or a miss in `tenant`'s entries, counted; a hit is copied after the lock is
-    /// released.
+    /// A hit or a miss in `tenant`'s entries, counted.
     fn look_up(
         &self,
         tenant: &str,
-        found_in: impl FnOnce(&TenantEntries) -> Option<Found>,
+        found_in: impl FnOnce(&TenantEntries) -> Option<Kept>,
     ) -> Option<Kept> {
         if self.budget() == 0 {
             return None;
         }
-        let found = {
-            let mut state = crate::sync::lock(&self.state);
-            let found = state.tenants.get(tenant).and_then(found_in);
-            state.count(found.is_some());
-            found
-        };
-        copied(found)
+        let mut state = crate::sync::lock(&self.state);
+        let found = state.tenants.get(tenant).and_then(found_in);
+        state.count(found.is_some());
+        found
     }
 
-    fn kept(t: &TenantEntries, rt: &ResourceType, id: &str, with_related: bool) -> Option<Found> {
+    fn kept(t: &TenantEntries, rt: &ResourceType, id: &str, with_related: bool) -> Option<Kept> {
         let entry = t.entries.get(id)?;
         if entry.resource_type != rt.name {
             return None;
@@ -511,7 +501,7 @@ mod tests {
         let rt = user();
         let ticket = cache.ticket("t");
         cache.keep(ticket, "t", rt, &row("a", 1), None, None);
-        assert_eq!(cache.get("t", rt, "a", false).unwrap().0, row("a", 1));
+        assert_eq!(*cache.get("t", rt, "a", false).unwrap().0, row("a", 1));
 
         // Read during a write transaction: not kept.
         let ticket = cache.ticket("t");
@@ -575,12 +565,15 @@ mod tests {
             Some(&groups),
         );
         assert_eq!(
-            cache.get("t", rt, "a", true).unwrap().1,
-            Some(groups.clone())
+            cache.get("t", rt, "a", true).unwrap().1.as_deref(),
+            Some(&groups)
         );
         // Kept again without them (a read that excluded them): they stay.
         cache.keep(cache.ticket("t"), "t", rt, &row("a", 1), None, None);
-        assert_eq!(cache.get("t", rt, "a", true).unwrap().1, Some(groups));
+        assert_eq!(
+            cache.get("t", rt, "a", true).unwrap().1.as_deref(),
+            Some(&groups)
+        );
         cache.transaction_began();
         cache.memberships_changed("t");
         cache.transaction_ended();
@@ -595,7 +588,10 @@ mod tests {
         cache.keep(old, "t", rt, &row("a", 1), None, Some(&[]));
         assert!(cache.get("t", rt, "a", true).is_none());
         cache.keep(cache.ticket("t"), "t", rt, &row("a", 1), None, Some(&[]));
-        assert_eq!(cache.get("t", rt, "a", true).unwrap().1, Some(vec![]));
+        assert_eq!(
+            cache.get("t", rt, "a", true).unwrap().1.as_deref(),
+            Some(&vec![])
+        );
         // Too many to keep: the row is kept, its memberships are not.
         let many: Vec<Member> = (0..=MAX_KEPT_MEMBERSHIPS)
             .map(|i| member(&format!("g{i}"), "b"))

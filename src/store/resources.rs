@@ -2,6 +2,7 @@
 //! `tenant_id`; every write runs in one transaction.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -1162,7 +1163,7 @@ impl Store {
         rt: &ResourceType,
         id: &str,
         related: Related,
-    ) -> ScimResult<Option<(ResourceRow, RelatedMap)>> {
+    ) -> ScimResult<Option<(Arc<ResourceRow>, RelatedMap)>> {
         Ok(self
             .row_by_id(tenant, rt, id, related)?
             .map(|(row, members)| {
@@ -1173,20 +1174,25 @@ impl Store {
     }
 
     /// [`Store::get_resource_row_related`] with the memberships as a list: from the
-    /// resource cache when it has them, else read (and kept).
+    /// resource cache when it has them (the row shared with it), else read (and kept).
     fn row_by_id(
         &self,
         tenant: &str,
         rt: &ResourceType,
         id: &str,
         related: Related,
-    ) -> ScimResult<Option<(ResourceRow, Vec<Member>)>> {
+    ) -> ScimResult<Option<(Arc<ResourceRow>, Vec<Member>)>> {
         let with_related = related != Related::Nothing;
         let Some(cache) = &self.resource_cache else {
-            return self.read_row_by_id(tenant, rt, id, related);
+            return Ok(self
+                .read_row_by_id(tenant, rt, id, related)?
+                .map(|(row, members)| (Arc::new(row), members)));
         };
         if let Some((row, members)) = cache.get(tenant, rt, id, with_related) {
-            return Ok(Some((row, members.unwrap_or_default())));
+            return Ok(Some((
+                row,
+                members.map(Arc::unwrap_or_clone).unwrap_or_default(),
+            )));
         }
         let ticket = cache.ticket(tenant);
         let found = self.read_row_by_id(tenant, rt, id, related)?;
@@ -1194,7 +1200,7 @@ impl Store {
             let members = with_related.then_some(members.as_slice());
             cache.keep(ticket, tenant, rt, row, None, members);
         }
-        Ok(found)
+        Ok(found.map(|(row, members)| (Arc::new(row), members)))
     }
 
     /// One resource by id and the memberships `related` names, read: one statement.
@@ -1277,10 +1283,11 @@ impl Store {
         let with_related = related != Related::Nothing;
         if let Some((row, members)) = cache.find(tenant, rt, &name, with_related) {
             let mut map = RelatedMap::new();
-            add_related(&mut map, &row.id, members.unwrap_or_default());
+            let members = members.map(Arc::unwrap_or_clone).unwrap_or_default();
+            add_related(&mut map, &row.id, members);
             let page = ListPage {
                 total: 1,
-                resources: vec![row],
+                resources: vec![Arc::unwrap_or_clone(row)],
             };
             return Ok((page, map));
         }
@@ -1611,7 +1618,7 @@ impl Store {
         Ok(match self.dialect() {
             Dialect::Sqlite => self
                 .row_by_id(tenant, rt, id, Related::Nothing)?
-                .and_then(|(row, _)| plan_update(rt, row, change).ok()),
+                .and_then(|(row, _)| plan_update(rt, Arc::unwrap_or_clone(row), change).ok()),
             Dialect::Postgres => None,
         })
     }
