@@ -118,7 +118,8 @@ pub fn to_scim_text(
         push_array(&mut out, "members", members, |out, m| {
             out.push_str("{\"value\":");
             push_json_str(out, &m.member_id);
-            push_str_field(out, "$ref", &member_ref(base_url, m));
+            out.push_str(",\"$ref\":");
+            push_json_concat(out, &[base_url, member_endpoint(m), "/", &m.member_id]);
             push_str_field(out, "type", &m.member_type);
             if let Some(d) = &m.display {
                 push_str_field(out, "display", d);
@@ -130,7 +131,8 @@ pub fn to_scim_text(
         push_array(&mut out, "groups", groups, |out, g| {
             out.push_str("{\"value\":");
             push_json_str(out, &g.group_id);
-            push_str_field(out, "$ref", &group_ref(base_url, g));
+            out.push_str(",\"$ref\":");
+            push_json_concat(out, &[base_url, "/Groups/", &g.group_id]);
             if let Some(d) = &g.display {
                 push_str_field(out, "display", d);
             }
@@ -141,9 +143,12 @@ pub fn to_scim_text(
     push_json_str(&mut out, rt.name);
     push_str_field(&mut out, "created", &row.created);
     push_str_field(&mut out, "lastModified", &row.last_modified);
-    push_str_field(&mut out, "location", &location(base_url, rt, &row.id));
-    push_str_field(&mut out, "version", &row.etag());
-    out.push_str("}}");
+    out.push_str(",\"location\":");
+    push_json_concat(&mut out, &[base_url, rt.endpoint, "/", &row.id]);
+    // The weak entity tag `W/"n"`, its quotes escaped.
+    out.push_str(",\"version\":\"W/\\\"");
+    out.push_str(itoa::Buffer::new().format(row.version));
+    out.push_str("\\\"\"}}");
     Some(out)
 }
 
@@ -152,14 +157,18 @@ fn location(base_url: &str, rt: &ResourceType, id: &str) -> String {
     format!("{base_url}{}/{id}", rt.endpoint)
 }
 
+/// The endpoint of a group member's `$ref`, with its slashes (a User or a Group).
+fn member_endpoint(m: &Member) -> &'static str {
+    if m.member_type == "Group" {
+        "/Groups"
+    } else {
+        "/Users"
+    }
+}
+
 /// The `$ref` of a group member (a User or a Group).
 fn member_ref(base_url: &str, m: &Member) -> String {
-    let endpoint = if m.member_type == "Group" {
-        "Groups"
-    } else {
-        "Users"
-    };
-    format!("{base_url}/{endpoint}/{}", m.member_id)
+    format!("{base_url}{}/{}", member_endpoint(m), m.member_id)
 }
 
 /// The `$ref` of a group in a User's `groups`.
@@ -191,17 +200,33 @@ fn push_str_field(out: &mut String, name: &str, value: &str) {
 
 /// Appends `s` as a JSON string literal.
 fn push_json_str(out: &mut String, s: &str) {
-    // Ids, timestamps and URLs need no escaping: copied as they are.
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.push('"');
+    push_json_concat(out, &[s]);
+}
+
+/// Appends the concatenation of `parts` as one JSON string literal (a URL from its parts,
+/// without building it first).
+fn push_json_concat(out: &mut String, parts: &[&str]) {
+    out.push('"');
+    for part in parts {
+        push_json_escaped(out, part);
+    }
+    out.push('"');
+}
+
+/// Appends `s` escaped as the inside of a JSON string literal. Ids, timestamps and URLs
+/// need no escaping: copied as they are.
+fn push_json_escaped(out: &mut String, s: &str) {
+    // Every byte tested, without an early exit: the loop vectorises.
+    let plain = !s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
         out.push_str(s);
-        out.push('"');
         return;
     }
-    match serde_json::to_string(s) {
-        Ok(quoted) => out.push_str(&quoted),
-        // Unreachable: serialising a string cannot fail.
-        Err(_) => out.push_str("\"\""),
+    // Serialising a string cannot fail; the quotes serde_json puts around it are dropped.
+    if let Ok(quoted) = serde_json::to_string(s) {
+        out.push_str(&quoted[1..quoted.len() - 1]);
     }
 }
 
@@ -331,6 +356,11 @@ mod tests {
             let text = to_scim_text(users, &row, BASE, None, groups).expect("fast path");
             let value = to_scim(users, stored.clone(), BASE, None, groups);
             assert_eq!(text, value.to_string());
+            let odd = "https://scim.example.com/a\"b\\c";
+            assert_eq!(
+                to_scim_text(users, &row, odd, None, groups).expect("fast path"),
+                to_scim(users, stored.clone(), odd, None, groups).to_string()
+            );
             // Default projection changes nothing of a stored document.
             let mut projected = value.clone();
             crate::projection::Projection::default().apply(&mut projected, users);
@@ -353,6 +383,13 @@ mod tests {
         ];
         for members in [None, Some(&[][..]), Some(&members[..])] {
             let text = to_scim_text(groups_rt, &row, BASE, members, None).expect("fast path");
+            // URLs are written from their parts, each escaped: a base URL that needs it
+            // still gives the serialised document's text.
+            let odd = "https://scim.example.com/a\"b\\c";
+            assert_eq!(
+                to_scim_text(groups_rt, &row, odd, members, None).expect("fast path"),
+                to_scim(groups_rt, stored.clone(), odd, members, None).to_string()
+            );
             assert_eq!(
                 text,
                 to_scim(groups_rt, stored.clone(), BASE, members, None).to_string()
