@@ -26,20 +26,31 @@ type Output = Box<dyn Write + Send>;
 struct Shared {
     buf: Mutex<Vec<u8>>,
     wake: Condvar,
-    /// The output, locked while writing to it (keeps lines in order between flushers).
-    out: Mutex<Output>,
+    /// The output, locked while writing to it (keeps lines in order between flushers), and
+    /// the buffer written last, emptied, that takes the next lines: the buffer keeps its
+    /// capacity instead of growing again from nothing after every flush (each growth copied
+    /// it: ~1 % of a GET).
+    out: Mutex<(Output, Vec<u8>)>,
     closed: Mutex<bool>,
 }
 
+/// A spare buffer larger than this is given back to the allocator (after a burst).
+const SPARE_MAX: usize = 2 * EARLY_FLUSH;
+
 impl Shared {
     /// Writes the buffered lines to the output (the output lock is taken before the buffer
-    /// is emptied, so batches reach it in the order they were taken).
+    /// is swapped out, so batches reach it in the order they were taken).
     fn flush(&self) {
-        let mut out = lock(&self.out);
-        let batch = std::mem::take(&mut *lock(&self.buf));
-        if !batch.is_empty() {
-            let _ = out.write_all(&batch);
+        let mut guard = lock(&self.out);
+        let (out, spare) = &mut *guard;
+        std::mem::swap(&mut *lock(&self.buf), spare);
+        if !spare.is_empty() {
+            let _ = out.write_all(spare);
             let _ = out.flush();
+        }
+        spare.clear();
+        if spare.capacity() > SPARE_MAX {
+            spare.shrink_to(SPARE_MAX);
         }
     }
 }
@@ -62,7 +73,7 @@ impl BatchedWriter {
         let shared = Arc::new(Shared {
             buf: Mutex::new(Vec::with_capacity(64 * 1024)),
             wake: Condvar::new(),
-            out: Mutex::new(Box::new(out)),
+            out: Mutex::new((Box::new(out), Vec::with_capacity(64 * 1024))),
             closed: Mutex::new(false),
         });
         let flusher = shared.clone();
