@@ -133,6 +133,19 @@ impl Projection {
     /// User, or `urn:…:enterprise:2.0:User:manager`) will appear in the output, provided the
     /// resource has a value for it. Unknown attributes never appear.
     pub fn includes(&self, attr_name: &str, rt: &ResourceType) -> bool {
+        // Without `attributes` / `excludedAttributes` (nearly every request), a core
+        // attribute's `returned` decides, found without parsing a path: every GET asks.
+        if self.is_default() && is_name(attr_name) {
+            if let Some(def) = rt.core_attribute(attr_name) {
+                return def.returned != Returned::Never
+                    && (is_always(None, def) || def.returned != Returned::Request);
+            }
+        }
+        self.includes_path(attr_name, rt)
+    }
+
+    /// [`Projection::includes`] for any attribute path and projection.
+    fn includes_path(&self, attr_name: &str, rt: &ResourceType) -> bool {
         let Ok(Some(path)) = split_path(attr_name.trim()) else {
             return false;
         };
@@ -801,6 +814,29 @@ mod tests {
         let p = Projection::parse(Some("userName"), Some("id"), u).unwrap();
         assert!(p.includes("id", u));
         assert!(p.includes("meta", u));
+    }
+
+    #[test]
+    fn the_default_projection_includes_what_the_general_rule_says() {
+        let reg = Registry::get();
+        let p = Projection::default();
+        for rt in [&reg.user, &reg.group] {
+            let names = rt.schema.attributes.iter().chain(rt.common.iter());
+            for name in names.map(|a| a.name.clone()).chain([
+                "members".into(),
+                "groups".into(),
+                "nosuch".into(),
+            ]) {
+                for name in [name.clone(), name.to_ascii_uppercase()] {
+                    assert_eq!(
+                        p.includes(&name, rt),
+                        p.includes_path(&name, rt),
+                        "{} {name}",
+                        rt.name
+                    );
+                }
+            }
+        }
     }
 
     #[test]
