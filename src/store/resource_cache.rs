@@ -209,7 +209,8 @@ impl State {
 }
 
 /// A resource as kept: its row and, when asked for and kept, its memberships. Shared with
-/// the cache, not copied: a hit allocates nothing (a GET renders from the shared row).
+/// the cache, not copied: the cache allocates nothing for a hit (a GET renders from the
+/// shared row).
 pub type Kept = (Arc<ResourceRow>, Option<Arc<Vec<Member>>>);
 
 pub struct ResourceCache {
@@ -320,22 +321,23 @@ impl ResourceCache {
     /// Keeps what a read found, unless a write transaction was open or ended since
     /// `ticket` (then it may be older than what is committed). `unique_name` (folded) when
     /// a lookup by it found the row; `related` when the read included the memberships.
+    /// The row is shared with the reader, not copied: a read the cache turns away (15 in 16
+    /// once it is full) costs no copy.
     pub fn keep(
         &self,
         ticket: Ticket,
         tenant: &str,
         rt: &ResourceType,
-        row: &ResourceRow,
+        row: Arc<ResourceRow>,
         unique_name: Option<&str>,
         related: Option<&[Member]>,
     ) {
         let budget = self.budget();
         let related = related.filter(|list| list.len() <= MAX_KEPT_MEMBERSHIPS);
-        if entry_size(row, unique_name, related) > budget / 16 || self.overlapped(ticket) {
+        if entry_size(&row, unique_name, related) > budget / 16 || self.overlapped(ticket) {
             return;
         }
         // Copied before the lock is taken (checked again under it).
-        let shared_row = Arc::new(row.clone());
         let related = related.map(|l| Arc::new(l.to_vec()));
         let id: Arc<str> = Arc::from(row.id.as_str());
         let mut dropped = Vec::new();
@@ -362,7 +364,7 @@ impl ResourceCache {
                 .or_else(|| previous.as_ref().and_then(|p| p.related.clone()));
             dropped.extend(previous);
             let size = entry_size(
-                row,
+                &row,
                 unique_name.as_deref(),
                 related.as_ref().map(|(_, l)| l.as_slice()),
             );
@@ -390,7 +392,7 @@ impl ResourceCache {
             }
             let entry = Entry {
                 resource_type: rt.name,
-                row: shared_row,
+                row,
                 unique_name,
                 related,
                 stamp,
@@ -500,20 +502,27 @@ mod tests {
         let cache = ResourceCache::new(DEFAULT_BUDGET);
         let rt = user();
         let ticket = cache.ticket("t");
-        cache.keep(ticket, "t", rt, &row("a", 1), None, None);
+        cache.keep(ticket, "t", rt, Arc::new(row("a", 1)), None, None);
         assert_eq!(*cache.get("t", rt, "a", false).unwrap().0, row("a", 1));
 
         // Read during a write transaction: not kept.
         let ticket = cache.ticket("t");
         cache.transaction_began();
-        cache.keep(ticket, "t", rt, &row("b", 1), None, None);
+        cache.keep(ticket, "t", rt, Arc::new(row("b", 1)), None, None);
         assert!(cache.get("t", rt, "b", false).is_none());
         cache.transaction_ended();
         // Read before a transaction that has ended since: not kept either.
-        cache.keep(ticket, "t", rt, &row("b", 1), None, None);
+        cache.keep(ticket, "t", rt, Arc::new(row("b", 1)), None, None);
         assert!(cache.get("t", rt, "b", false).is_none());
         // A fresh ticket: kept.
-        cache.keep(cache.ticket("t"), "t", rt, &row("b", 1), None, None);
+        cache.keep(
+            cache.ticket("t"),
+            "t",
+            rt,
+            Arc::new(row("b", 1)),
+            None,
+            None,
+        );
         assert!(cache.get("t", rt, "b", false).is_some());
         // Another tenant, another type: misses.
         assert!(cache.get("u", rt, "b", false).is_none());
@@ -533,7 +542,7 @@ mod tests {
             cache.ticket("t"),
             "t",
             rt,
-            &row("a", 1),
+            Arc::new(row("a", 1)),
             Some("alice"),
             None,
         );
@@ -545,7 +554,14 @@ mod tests {
         assert!(cache.get("t", rt, "a", false).is_none());
         assert!(cache.find("t", rt, "alice", false).is_none());
         // Kept again by a GET (its name unknown): the name no longer leads to it.
-        cache.keep(cache.ticket("t"), "t", rt, &row("a", 2), None, None);
+        cache.keep(
+            cache.ticket("t"),
+            "t",
+            rt,
+            Arc::new(row("a", 2)),
+            None,
+            None,
+        );
         assert!(cache.find("t", rt, "alice", false).is_none());
         assert_eq!(cache.get("t", rt, "a", false).unwrap().0.version, 2);
         assert_eq!(cache.bytes(), entry_size(&row("a", 2), None, None));
@@ -560,7 +576,7 @@ mod tests {
             cache.ticket("t"),
             "t",
             rt,
-            &row("a", 1),
+            Arc::new(row("a", 1)),
             None,
             Some(&groups),
         );
@@ -569,7 +585,14 @@ mod tests {
             Some(&groups)
         );
         // Kept again without them (a read that excluded them): they stay.
-        cache.keep(cache.ticket("t"), "t", rt, &row("a", 1), None, None);
+        cache.keep(
+            cache.ticket("t"),
+            "t",
+            rt,
+            Arc::new(row("a", 1)),
+            None,
+            None,
+        );
         assert_eq!(
             cache.get("t", rt, "a", true).unwrap().1.as_deref(),
             Some(&groups)
@@ -585,9 +608,16 @@ mod tests {
             transactions: cache.ticket("t").transactions,
             memberships: 0,
         };
-        cache.keep(old, "t", rt, &row("a", 1), None, Some(&[]));
+        cache.keep(old, "t", rt, Arc::new(row("a", 1)), None, Some(&[]));
         assert!(cache.get("t", rt, "a", true).is_none());
-        cache.keep(cache.ticket("t"), "t", rt, &row("a", 1), None, Some(&[]));
+        cache.keep(
+            cache.ticket("t"),
+            "t",
+            rt,
+            Arc::new(row("a", 1)),
+            None,
+            Some(&[]),
+        );
         assert_eq!(
             cache.get("t", rt, "a", true).unwrap().1.as_deref(),
             Some(&vec![])
@@ -596,7 +626,14 @@ mod tests {
         let many: Vec<Member> = (0..=MAX_KEPT_MEMBERSHIPS)
             .map(|i| member(&format!("g{i}"), "b"))
             .collect();
-        cache.keep(cache.ticket("t"), "t", rt, &row("b", 1), None, Some(&many));
+        cache.keep(
+            cache.ticket("t"),
+            "t",
+            rt,
+            Arc::new(row("b", 1)),
+            None,
+            Some(&many),
+        );
         assert!(cache.get("t", rt, "b", false).is_some());
         assert!(cache.get("t", rt, "b", true).is_none());
     }
@@ -608,7 +645,14 @@ mod tests {
         let rt = user();
         let keep = |i: usize| {
             let id = format!("u{i:05}");
-            cache.keep(cache.ticket("t"), "t", rt, &row(&id, 1), None, None);
+            cache.keep(
+                cache.ticket("t"),
+                "t",
+                rt,
+                Arc::new(row(&id, 1)),
+                None,
+                None,
+            );
         };
         for i in 0..100 {
             keep(i);

@@ -1195,12 +1195,14 @@ impl Store {
             )));
         }
         let ticket = cache.ticket(tenant);
-        let found = self.read_row_by_id(tenant, rt, id, related)?;
+        let found = self
+            .read_row_by_id(tenant, rt, id, related)?
+            .map(|(row, members)| (Arc::new(row), members));
         if let Some((row, members)) = &found {
             let members = with_related.then_some(members.as_slice());
-            cache.keep(ticket, tenant, rt, row, None, members);
+            cache.keep(ticket, tenant, rt, Arc::clone(row), None, members);
         }
-        Ok(found.map(|(row, members)| (Arc::new(row), members)))
+        Ok(found)
     }
 
     /// One resource by id and the memberships `related` names, read: one statement.
@@ -1292,10 +1294,13 @@ impl Store {
             return Ok((page, map));
         }
         let ticket = cache.ticket(tenant);
-        let (page, map) = self.read_list(tenant, rt, q, related)?;
-        if let [row] = page.resources.as_slice() {
+        let (mut page, map) = self.read_list(tenant, rt, q, related)?;
+        if page.resources.len() == 1 {
+            let row = Arc::new(page.resources.remove(0));
             let members = with_related.then(|| map.get(&row.id).map_or(&[][..], Vec::as_slice));
-            cache.keep(ticket, tenant, rt, row, Some(&name), members);
+            cache.keep(ticket, tenant, rt, Arc::clone(&row), Some(&name), members);
+            // Copied only if the cache kept it.
+            page.resources.push(Arc::unwrap_or_clone(row));
         }
         Ok((page, map))
     }
