@@ -90,8 +90,10 @@ impl Fields<'_, '_> {
                 self.writer.write_char(' ')?;
             }
             if field.name() != "message" {
-                self.writer
-                    .write_str(field.name().trim_start_matches("r#"))?;
+                // tracing's macros name a raw identifier's field without its `r#` (the
+                // test's `r#type`): no trimming (`trim_start_matches` built a substring
+                // searcher for every field of every access line).
+                self.writer.write_str(field.name())?;
                 self.writer.write_char('=')?;
             }
             value(self.writer)
@@ -131,6 +133,7 @@ mod tests {
             error = "quoted \"text\"",
             count = -3i64,
             ok = true,
+            r#type = "raw identifier",
             "odd {} here",
             42
         );
@@ -174,6 +177,7 @@ mod tests {
             "ours:\n{ours}\ndefault:\n{default}"
         );
         assert_eq!(ours.lines().count(), 4, "{ours}");
+        assert!(ours.contains(" type=\"raw identifier\"\n"), "{ours}");
         assert!(
             ours.lines().next().unwrap().ends_with("  INFO scimd::log_format::tests: request request_id=0123456789abcdef0123456789abcdef method=GET path=/scim/v2/t/Users status=200 elapsed_us=1234"),
             "{ours}"
