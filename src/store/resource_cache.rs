@@ -474,14 +474,15 @@ impl ResourceCache {
 mod tests {
     use super::*;
 
-    fn row(id: &str, version: i64) -> ResourceRow {
-        ResourceRow {
+    /// A row as a read hands it to the cache.
+    fn row(id: &str, version: i64) -> Arc<ResourceRow> {
+        Arc::new(ResourceRow {
             id: id.to_string(),
             created: "2026-01-01T00:00:00.000Z".to_string(),
             last_modified: "2026-01-01T00:00:00.000Z".to_string(),
             version,
             doc: format!("{{\"userName\":\"{id}\"}}"),
-        }
+        })
     }
 
     fn member(group: &str, user: &str) -> Member {
@@ -502,27 +503,20 @@ mod tests {
         let cache = ResourceCache::new(DEFAULT_BUDGET);
         let rt = user();
         let ticket = cache.ticket("t");
-        cache.keep(ticket, "t", rt, Arc::new(row("a", 1)), None, None);
-        assert_eq!(*cache.get("t", rt, "a", false).unwrap().0, row("a", 1));
+        cache.keep(ticket, "t", rt, row("a", 1), None, None);
+        assert_eq!(cache.get("t", rt, "a", false).unwrap().0, row("a", 1));
 
         // Read during a write transaction: not kept.
         let ticket = cache.ticket("t");
         cache.transaction_began();
-        cache.keep(ticket, "t", rt, Arc::new(row("b", 1)), None, None);
+        cache.keep(ticket, "t", rt, row("b", 1), None, None);
         assert!(cache.get("t", rt, "b", false).is_none());
         cache.transaction_ended();
         // Read before a transaction that has ended since: not kept either.
-        cache.keep(ticket, "t", rt, Arc::new(row("b", 1)), None, None);
+        cache.keep(ticket, "t", rt, row("b", 1), None, None);
         assert!(cache.get("t", rt, "b", false).is_none());
         // A fresh ticket: kept.
-        cache.keep(
-            cache.ticket("t"),
-            "t",
-            rt,
-            Arc::new(row("b", 1)),
-            None,
-            None,
-        );
+        cache.keep(cache.ticket("t"), "t", rt, row("b", 1), None, None);
         assert!(cache.get("t", rt, "b", false).is_some());
         // Another tenant, another type: misses.
         assert!(cache.get("u", rt, "b", false).is_none());
@@ -538,14 +532,7 @@ mod tests {
     fn a_write_forgets_the_resource_and_its_name() {
         let cache = ResourceCache::new(DEFAULT_BUDGET);
         let rt = user();
-        cache.keep(
-            cache.ticket("t"),
-            "t",
-            rt,
-            Arc::new(row("a", 1)),
-            Some("alice"),
-            None,
-        );
+        cache.keep(cache.ticket("t"), "t", rt, row("a", 1), Some("alice"), None);
         assert_eq!(cache.find("t", rt, "alice", false).unwrap().0.id, "a");
         assert!(cache.find("t", rt, "bob", false).is_none());
         cache.transaction_began();
@@ -554,14 +541,7 @@ mod tests {
         assert!(cache.get("t", rt, "a", false).is_none());
         assert!(cache.find("t", rt, "alice", false).is_none());
         // Kept again by a GET (its name unknown): the name no longer leads to it.
-        cache.keep(
-            cache.ticket("t"),
-            "t",
-            rt,
-            Arc::new(row("a", 2)),
-            None,
-            None,
-        );
+        cache.keep(cache.ticket("t"), "t", rt, row("a", 2), None, None);
         assert!(cache.find("t", rt, "alice", false).is_none());
         assert_eq!(cache.get("t", rt, "a", false).unwrap().0.version, 2);
         assert_eq!(cache.bytes(), entry_size(&row("a", 2), None, None));
@@ -572,27 +552,13 @@ mod tests {
         let cache = ResourceCache::new(DEFAULT_BUDGET);
         let rt = user();
         let groups = vec![member("g", "a")];
-        cache.keep(
-            cache.ticket("t"),
-            "t",
-            rt,
-            Arc::new(row("a", 1)),
-            None,
-            Some(&groups),
-        );
+        cache.keep(cache.ticket("t"), "t", rt, row("a", 1), None, Some(&groups));
         assert_eq!(
             cache.get("t", rt, "a", true).unwrap().1.as_deref(),
             Some(&groups)
         );
         // Kept again without them (a read that excluded them): they stay.
-        cache.keep(
-            cache.ticket("t"),
-            "t",
-            rt,
-            Arc::new(row("a", 1)),
-            None,
-            None,
-        );
+        cache.keep(cache.ticket("t"), "t", rt, row("a", 1), None, None);
         assert_eq!(
             cache.get("t", rt, "a", true).unwrap().1.as_deref(),
             Some(&groups)
@@ -608,16 +574,9 @@ mod tests {
             transactions: cache.ticket("t").transactions,
             memberships: 0,
         };
-        cache.keep(old, "t", rt, Arc::new(row("a", 1)), None, Some(&[]));
+        cache.keep(old, "t", rt, row("a", 1), None, Some(&[]));
         assert!(cache.get("t", rt, "a", true).is_none());
-        cache.keep(
-            cache.ticket("t"),
-            "t",
-            rt,
-            Arc::new(row("a", 1)),
-            None,
-            Some(&[]),
-        );
+        cache.keep(cache.ticket("t"), "t", rt, row("a", 1), None, Some(&[]));
         assert_eq!(
             cache.get("t", rt, "a", true).unwrap().1.as_deref(),
             Some(&vec![])
@@ -626,14 +585,7 @@ mod tests {
         let many: Vec<Member> = (0..=MAX_KEPT_MEMBERSHIPS)
             .map(|i| member(&format!("g{i}"), "b"))
             .collect();
-        cache.keep(
-            cache.ticket("t"),
-            "t",
-            rt,
-            Arc::new(row("b", 1)),
-            None,
-            Some(&many),
-        );
+        cache.keep(cache.ticket("t"), "t", rt, row("b", 1), None, Some(&many));
         assert!(cache.get("t", rt, "b", false).is_some());
         assert!(cache.get("t", rt, "b", true).is_none());
     }
@@ -645,14 +597,7 @@ mod tests {
         let rt = user();
         let keep = |i: usize| {
             let id = format!("u{i:05}");
-            cache.keep(
-                cache.ticket("t"),
-                "t",
-                rt,
-                Arc::new(row(&id, 1)),
-                None,
-                None,
-            );
+            cache.keep(cache.ticket("t"), "t", rt, row(&id, 1), None, None);
         };
         for i in 0..100 {
             keep(i);
