@@ -23,7 +23,7 @@ pub fn to_scim(
         doc,
         ..
     } = stored;
-    let location = location(base_url, rt, &id);
+    let location = location(base_url, rt, &id).concat();
     let mut doc = match doc {
         Value::Object(doc) => doc,
         _ => Map::new(),
@@ -42,7 +42,10 @@ pub fn to_scim(
             .map(|m| {
                 let mut e = Map::new();
                 e.insert("value".into(), Value::String(m.member_id.clone()));
-                e.insert("$ref".into(), Value::String(member_ref(base_url, m)));
+                e.insert(
+                    "$ref".into(),
+                    Value::String(member_ref(base_url, m).concat()),
+                );
                 e.insert("type".into(), Value::String(m.member_type.clone()));
                 if let Some(d) = &m.display {
                     e.insert("display".into(), Value::String(d.clone()));
@@ -59,7 +62,10 @@ pub fn to_scim(
                 .map(|g| {
                     let mut e = Map::new();
                     e.insert("value".into(), Value::String(g.group_id.clone()));
-                    e.insert("$ref".into(), Value::String(group_ref(base_url, g)));
+                    e.insert(
+                        "$ref".into(),
+                        Value::String(group_ref(base_url, g).concat()),
+                    );
                     if let Some(d) = &g.display {
                         e.insert("display".into(), Value::String(d.clone()));
                     }
@@ -119,7 +125,7 @@ pub fn to_scim_text(
             out.push_str("{\"value\":");
             push_json_str(out, &m.member_id);
             out.push_str(",\"$ref\":");
-            push_json_concat(out, &[base_url, member_endpoint(m), "/", &m.member_id]);
+            push_json_concat(out, &member_ref(base_url, m));
             push_str_field(out, "type", &m.member_type);
             if let Some(d) = &m.display {
                 push_str_field(out, "display", d);
@@ -132,7 +138,7 @@ pub fn to_scim_text(
             out.push_str("{\"value\":");
             push_json_str(out, &g.group_id);
             out.push_str(",\"$ref\":");
-            push_json_concat(out, &[base_url, "/Groups/", &g.group_id]);
+            push_json_concat(out, &group_ref(base_url, g));
             if let Some(d) = &g.display {
                 push_str_field(out, "display", d);
             }
@@ -144,7 +150,7 @@ pub fn to_scim_text(
     push_str_field(&mut out, "created", &row.created);
     push_str_field(&mut out, "lastModified", &row.last_modified);
     out.push_str(",\"location\":");
-    push_json_concat(&mut out, &[base_url, rt.endpoint, "/", &row.id]);
+    push_json_concat(&mut out, &location(base_url, rt, &row.id));
     // The weak entity tag `W/"n"`, its quotes escaped.
     out.push_str(",\"version\":\"W/\\\"");
     out.push_str(itoa::Buffer::new().format(row.version));
@@ -152,28 +158,27 @@ pub fn to_scim_text(
     Some(out)
 }
 
-/// A resource's `meta.location`.
-fn location(base_url: &str, rt: &ResourceType, id: &str) -> String {
-    format!("{base_url}{}/{id}", rt.endpoint)
-}
+// The URLs an answer shows, as their parts: joined for a document (`to_scim`), written
+// part by part into the text (`to_scim_text`).
 
-/// The endpoint of a group member's `$ref`, with its slashes (a User or a Group).
-fn member_endpoint(m: &Member) -> &'static str {
-    if m.member_type == "Group" {
-        "/Groups"
-    } else {
-        "/Users"
-    }
+/// A resource's `meta.location` (also its `Location` after a create).
+pub fn location<'a>(base_url: &'a str, rt: &'a ResourceType, id: &'a str) -> [&'a str; 4] {
+    [base_url, rt.endpoint, "/", id]
 }
 
 /// The `$ref` of a group member (a User or a Group).
-fn member_ref(base_url: &str, m: &Member) -> String {
-    format!("{base_url}{}/{}", member_endpoint(m), m.member_id)
+fn member_ref<'a>(base_url: &'a str, m: &'a Member) -> [&'a str; 4] {
+    let endpoint = if m.member_type == "Group" {
+        "/Groups"
+    } else {
+        "/Users"
+    };
+    [base_url, endpoint, "/", &m.member_id]
 }
 
 /// The `$ref` of a group in a User's `groups`.
-fn group_ref(base_url: &str, g: &Member) -> String {
-    format!("{base_url}/Groups/{}", g.group_id)
+fn group_ref<'a>(base_url: &'a str, g: &'a Member) -> [&'a str; 3] {
+    [base_url, "/Groups/", &g.group_id]
 }
 
 /// Appends `,"name":[…]` with each item written by `item`, comma-separated.

@@ -13,7 +13,7 @@ use crate::error::ScimError;
 use crate::filter::{parse_filter, AttrPath, Filter};
 use crate::patch::{apply_patch, member_changes_only, parse_patch_request, MemberChange};
 use crate::projection::Projection;
-use crate::representation::{list_response_text, to_scim, to_scim_text};
+use crate::representation::{list_response_text, location, to_scim, to_scim_text};
 use crate::resource::normalize;
 use crate::schema::{Registry, ResourceType};
 use crate::store::console::ProvisioningEntry;
@@ -480,8 +480,8 @@ fn respond_one(
 ) -> Result<HttpResponse, ScimError> {
     let row = row.borrow();
     let etag = row.etag();
-    let location = (status == StatusCode::CREATED)
-        .then(|| format!("{}{}/{}", ctx.base_url(), rt.endpoint, row.id));
+    let location =
+        (status == StatusCode::CREATED).then(|| location(ctx.base_url(), rt, &row.id).concat());
     let mut resp = scim_text(status, render_row(ctx, rt, projection, row, &related)?);
     set_etag(&mut resp, &etag);
     if let Some(v) = location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
