@@ -134,11 +134,10 @@ impl Projection {
     /// resource has a value for it. Unknown attributes never appear.
     pub fn includes(&self, attr_name: &str, rt: &ResourceType) -> bool {
         // Without `attributes` / `excludedAttributes` (nearly every request), a core
-        // attribute's `returned` decides, found without parsing a path: every GET asks.
+        // attribute is found by its name without parsing a path: every GET asks.
         if self.is_default() && is_name(attr_name) {
             if let Some(def) = rt.core_attribute(attr_name) {
-                return def.returned != Returned::Never
-                    && (is_always(None, def) || def.returned != Returned::Request);
+                return self.includes_attribute(None, def);
             }
         }
         self.includes_path(attr_name, rt)
@@ -152,7 +151,12 @@ impl Projection {
         let Some((scope, def, _)) = resolve(rt, &path) else {
             return false;
         };
-        let scope = scope.map(|s| s.id.as_str());
+        self.includes_attribute(scope.map(|s| s.id.as_str()), def)
+    }
+
+    /// Whether the attribute `def` of the schema `scope` (none: the core schema) appears:
+    /// its `returned`, then `attributes`, then `excludedAttributes`.
+    fn includes_attribute(&self, scope: Option<&str>, def: &Attribute) -> bool {
         if def.returned == Returned::Never {
             return false;
         }
