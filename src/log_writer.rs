@@ -34,6 +34,8 @@ struct Shared {
     closed: Mutex<bool>,
 }
 
+/// What the buffer and its spare start with.
+const INITIAL_CAPACITY: usize = 64 * 1024;
 /// A spare buffer larger than this is given back to the allocator (after a burst).
 const SPARE_MAX: usize = 2 * EARLY_FLUSH;
 
@@ -71,9 +73,9 @@ impl BatchedWriter {
     /// A writer to `out`, and the guard that flushes it at exit.
     pub fn new(out: impl Write + Send + 'static) -> (BatchedWriter, FlushGuard) {
         let shared = Arc::new(Shared {
-            buf: Mutex::new(Vec::with_capacity(64 * 1024)),
+            buf: Mutex::new(Vec::with_capacity(INITIAL_CAPACITY)),
             wake: Condvar::new(),
-            out: Mutex::new((Box::new(out), Vec::with_capacity(64 * 1024))),
+            out: Mutex::new((Box::new(out), Vec::with_capacity(INITIAL_CAPACITY))),
             closed: Mutex::new(false),
         });
         let flusher = shared.clone();
