@@ -4,9 +4,10 @@ use std::time::Instant;
 
 use actix_web::dev::Service;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{web, HttpServer};
+use actix_web::{web, HttpMessage, HttpServer};
 
 use crate::config::ServeConfig;
+use crate::http::scim_router::Matched;
 use crate::http::AppState;
 use crate::store::{redact_url, Store};
 
@@ -46,19 +47,28 @@ where
         let elapsed = start.elapsed();
         let request = res.request();
         if let Some(state) = state {
-            let route = request.match_pattern();
-            // Only known tenants get their own label (unknown ids would grow it without bound).
-            let tenant = match request.match_info().get("tenant") {
-                Some(tenant) if status != 401 => tenant,
-                _ => "",
-            };
-            state.metrics.record_request(
-                request.method().as_str(),
-                route.as_deref().unwrap_or("unmatched"),
-                status,
-                tenant,
-                elapsed.as_secs_f64(),
-            );
+            let method = request.method().as_str();
+            let seconds = elapsed.as_secs_f64();
+            // SCIM requests are routed by hand and say what they matched; the others (which
+            // name no tenant) by actix.
+            match request.extensions().get::<Matched>() {
+                Some(m) => {
+                    // Only known tenants get their own label (unknown ids would grow it
+                    // without bound).
+                    let tenant = if status != 401 { m.tenant.as_str() } else { "" };
+                    let route = m.pattern.unwrap_or("unmatched");
+                    state
+                        .metrics
+                        .record_request(method, route, status, tenant, seconds);
+                }
+                None => {
+                    let route = request.match_pattern();
+                    let route = route.as_deref().unwrap_or("unmatched");
+                    state
+                        .metrics
+                        .record_request(method, route, status, "", seconds);
+                }
+            }
         }
         tracing::info!(
             request_id = %request_id.simple(),

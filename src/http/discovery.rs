@@ -3,62 +3,24 @@
 //! `/Bulk` 501.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::auth::{authenticate, TenantContext};
+use super::auth::authenticate;
 use super::scim::MAX_RESULTS;
 use super::{scim_json, AppState};
 use crate::error::ScimError;
 use crate::representation::list_response;
 use crate::schema::{Registry, ResourceType};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/ServiceProviderConfig")
-            .route(web::get().to(service_provider_config))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Schemas")
-            .route(web::get().to(schemas))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Schemas/{id}")
-            .route(web::get().to(schema))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/ResourceTypes")
-            .route(web::get().to(resource_types))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/ResourceTypes/{id}")
-            .route(web::get().to(resource_type))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(web::resource("/Me").to(not_implemented))
-    .service(web::resource("/Bulk").to(not_implemented));
-}
-
-async fn tenant_ctx(state: &AppState, req: &HttpRequest) -> Result<TenantContext, ScimError> {
-    let tenant = req
-        .match_info()
-        .get("tenant")
-        .unwrap_or_default()
-        .to_string();
-    authenticate(state, req, &tenant).await
-}
-
 /// A SCIM 405 for a method the resource does not have (after authenticating, so that an
 /// unknown tenant still looks like any other 401).
 pub(super) async fn method_not_allowed(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
 ) -> Result<HttpResponse, ScimError> {
-    tenant_ctx(&state, &req).await?;
+    authenticate(state, req, tenant).await?;
     Err(ScimError::method_not_allowed(format!(
         "{} is not allowed on {}",
         req.method(),
@@ -66,11 +28,12 @@ pub(super) async fn method_not_allowed(
     )))
 }
 
-async fn not_implemented(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub(super) async fn not_implemented(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
 ) -> Result<HttpResponse, ScimError> {
-    tenant_ctx(&state, &req).await?;
+    authenticate(state, req, tenant).await?;
     Err(ScimError::not_implemented(format!(
         "{} is not supported by this server",
         req.path()
@@ -101,11 +64,12 @@ pub fn service_provider_config_document(base_url: &str) -> Value {
     })
 }
 
-async fn service_provider_config(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub(super) async fn service_provider_config(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
 ) -> Result<HttpResponse, ScimError> {
-    let ctx = tenant_ctx(&state, &req).await?;
+    let ctx = authenticate(state, req, tenant).await?;
     Ok(scim_json(
         StatusCode::OK,
         &service_provider_config_document(ctx.base_url()),
@@ -123,8 +87,12 @@ fn schema_document(doc: &Value, base_url: &str) -> Value {
     doc
 }
 
-async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    let ctx = tenant_ctx(&state, &req).await?;
+pub(super) async fn schemas(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
+) -> Result<HttpResponse, ScimError> {
+    let ctx = authenticate(state, req, tenant).await?;
     let docs: Vec<Value> = Registry::get()
         .schemas
         .iter()
@@ -136,15 +104,15 @@ async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
     ))
 }
 
-async fn schema(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
+pub(super) async fn schema(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
+    id: &str,
 ) -> Result<HttpResponse, ScimError> {
-    let ctx = tenant_ctx(&state, &req).await?;
-    let (_, id) = path.into_inner();
+    let ctx = authenticate(state, req, tenant).await?;
     let s = Registry::get()
-        .schema(&id)
+        .schema(id)
         .ok_or_else(|| ScimError::not_found(format!("no schema '{id}'")))?;
     Ok(scim_json(
         StatusCode::OK,
@@ -174,11 +142,12 @@ fn resource_type_document(rt: &ResourceType, base_url: &str) -> Value {
     })
 }
 
-async fn resource_types(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub(super) async fn resource_types(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
 ) -> Result<HttpResponse, ScimError> {
-    let ctx = tenant_ctx(&state, &req).await?;
+    let ctx = authenticate(state, req, tenant).await?;
     let reg = Registry::get();
     let docs = vec![
         resource_type_document(&reg.user, ctx.base_url()),
@@ -187,17 +156,17 @@ async fn resource_types(
     Ok(scim_json(StatusCode::OK, &list_response(2, 1, docs)))
 }
 
-async fn resource_type(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
+pub(super) async fn resource_type(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
+    id: &str,
 ) -> Result<HttpResponse, ScimError> {
-    let ctx = tenant_ctx(&state, &req).await?;
-    let (_, id) = path.into_inner();
+    let ctx = authenticate(state, req, tenant).await?;
     let reg = Registry::get();
     let rt = [&reg.user, &reg.group]
         .into_iter()
-        .find(|rt| rt.name.eq_ignore_ascii_case(&id))
+        .find(|rt| rt.name.eq_ignore_ascii_case(id))
         .ok_or_else(|| ScimError::not_found(format!("no resource type '{id}'")))?;
     Ok(scim_json(
         StatusCode::OK,

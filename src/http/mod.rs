@@ -5,6 +5,7 @@ pub mod auth;
 pub mod discovery;
 pub mod rate_limit;
 pub mod scim;
+pub mod scim_router;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -2,11 +2,12 @@
 
 use std::borrow::Borrow;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::auth::{authenticate, TenantContext};
+use super::scim_router::{self, Collection, Endpoint, Matched, Route};
 use super::{blocking, discovery, header_str, read, read_json, write, AppState, SCIM_CONTENT_TYPE};
 use crate::configuration;
 use crate::error::ScimError;
@@ -15,7 +16,7 @@ use crate::patch::{apply_patch, member_changes_only, parse_patch_request, Member
 use crate::projection::Projection;
 use crate::representation::{list_response_text, location, to_scim, to_scim_text};
 use crate::resource::normalize;
-use crate::schema::{Registry, ResourceType};
+use crate::schema::ResourceType;
 use crate::store::console::ProvisioningEntry;
 use crate::store::resources::{
     ListQuery, Member, Related, RelatedMap, ResourceRow, StoredResource, Update, WriteLog,
@@ -27,78 +28,86 @@ use crate::store::Store;
 pub const DEFAULT_COUNT: i64 = 100;
 pub const MAX_RESULTS: i64 = 1000;
 
-type Tenant = web::Path<String>;
-type TenantAndId = web::Path<(String, String)>;
-
 fn users() -> &'static ResourceType {
-    &Registry::get().user
+    Collection::Users.resource_type()
 }
 
 fn groups() -> &'static ResourceType {
-    &Registry::get().group
+    Collection::Groups.resource_type()
 }
 
-/// The routes of one tenant.
+/// Every SCIM endpoint: the paths under `/scim/v2`, routed by [`scim_router::route`].
 pub fn scope() -> actix_web::Scope {
-    web::scope("/scim/v2/{tenant}")
-        .service(
-            web::resource("/.search")
-                .route(web::post().to(search_root))
-                .default_service(web::to(discovery::method_not_allowed)),
-        )
-        .service(
-            web::resource("/Users")
-                .route(web::get().to(|s, r, t| list(s, r, t, users())))
-                .route(web::post().to(|s, r, t, p| create(s, r, t, p, users())))
-                .default_service(web::to(discovery::method_not_allowed)),
-        )
-        .service(
-            web::resource("/Users/.search")
-                .route(web::post().to(|s, r, t, p| search(s, r, t, p, users())))
-                .default_service(web::to(discovery::method_not_allowed)),
-        )
-        .service(
-            web::resource("/Users/{id}")
-                .route(web::get().to(|s, r, p| get(s, r, p, users())))
-                .route(web::put().to(|s, r, p, b| replace(s, r, p, b, users())))
-                .route(web::patch().to(|s, r, p, b| patch(s, r, p, b, users())))
-                .route(web::delete().to(|s, r, p| delete(s, r, p, users())))
-                .default_service(web::to(discovery::method_not_allowed)),
-        )
-        .service(
-            web::resource("/Groups")
-                .route(web::get().to(|s, r, t| list(s, r, t, groups())))
-                .route(web::post().to(|s, r, t, p| create(s, r, t, p, groups())))
-                .default_service(web::to(discovery::method_not_allowed)),
-        )
-        .service(
-            web::resource("/Groups/.search")
-                .route(web::post().to(|s, r, t, p| search(s, r, t, p, groups())))
-                .default_service(web::to(discovery::method_not_allowed)),
-        )
-        .service(
-            web::resource("/Groups/{id}")
-                .route(web::get().to(|s, r, p| get(s, r, p, groups())))
-                .route(web::put().to(|s, r, p, b| replace(s, r, p, b, groups())))
-                .route(web::patch().to(|s, r, p, b| patch(s, r, p, b, groups())))
-                .route(web::delete().to(|s, r, p| delete(s, r, p, groups())))
-                .default_service(web::to(discovery::method_not_allowed)),
-        )
-        .configure(discovery::configure)
-        .default_service(web::to(unknown_endpoint))
+    web::scope("/scim/v2").default_service(web::to(dispatch))
+}
+
+/// Calls the handler of the endpoint and method a request names: 405 for a method an
+/// endpoint does not have, 404 for a path it does not know (both after authenticating, so
+/// that an unknown tenant still looks like any other 401), a plain 404 without a tenant.
+async fn dispatch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let Some(Route { tenant, endpoint }) = scim_router::route(req.match_info().unprocessed())
+    else {
+        return Err(ScimError::not_found("No such endpoint"));
+    };
+    req.extensions_mut().insert(Matched {
+        pattern: endpoint.pattern(),
+        tenant: tenant.clone(),
+    });
+    let method = req.method().clone();
+    match endpoint {
+        Endpoint::SearchRoot if method == Method::POST => {
+            search_root(state, req, tenant, payload).await
+        }
+        Endpoint::Resources(c) if method == Method::GET => {
+            list(state, req, tenant, c.resource_type()).await
+        }
+        Endpoint::Resources(c) if method == Method::POST => {
+            create(state, req, tenant, payload, c.resource_type()).await
+        }
+        Endpoint::Search(c) if method == Method::POST => {
+            search(state, req, tenant, payload, c.resource_type()).await
+        }
+        Endpoint::Resource(c, id) => {
+            let rt = c.resource_type();
+            match method {
+                Method::GET => get(state, req, tenant, id, rt).await,
+                Method::PUT => replace(state, req, tenant, id, payload, rt).await,
+                Method::PATCH => patch(state, req, tenant, id, payload, rt).await,
+                Method::DELETE => delete(state, req, tenant, id, rt).await,
+                _ => discovery::method_not_allowed(&state, &req, &tenant).await,
+            }
+        }
+        Endpoint::ServiceProviderConfig if method == Method::GET => {
+            discovery::service_provider_config(&state, &req, &tenant).await
+        }
+        Endpoint::Schemas if method == Method::GET => {
+            discovery::schemas(&state, &req, &tenant).await
+        }
+        Endpoint::Schema(id) if method == Method::GET => {
+            discovery::schema(&state, &req, &tenant, &id).await
+        }
+        Endpoint::ResourceTypes if method == Method::GET => {
+            discovery::resource_types(&state, &req, &tenant).await
+        }
+        Endpoint::ResourceType(id) if method == Method::GET => {
+            discovery::resource_type(&state, &req, &tenant, &id).await
+        }
+        Endpoint::Me | Endpoint::Bulk => discovery::not_implemented(&state, &req, &tenant).await,
+        Endpoint::Unknown => unknown_endpoint(&state, &req, &tenant).await,
+        _ => discovery::method_not_allowed(&state, &req, &tenant).await,
+    }
 }
 
 async fn unknown_endpoint(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
 ) -> Result<HttpResponse, ScimError> {
-    // Authenticate first: an unknown path of an unknown tenant must look like any other 401.
-    let tenant = req
-        .match_info()
-        .get("tenant")
-        .unwrap_or_default()
-        .to_string();
-    authenticate(&state, &req, &tenant).await?;
+    authenticate(state, req, tenant).await?;
     Err(ScimError::not_found(format!(
         "No SCIM endpoint at {}",
         req.path()
@@ -378,7 +387,7 @@ async fn run_list(
 async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
-    tenant: Tenant,
+    tenant: String,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
     let ctx = authenticate(&state, &req, &tenant).await?;
@@ -394,7 +403,7 @@ async fn list(
 async fn search(
     state: web::Data<AppState>,
     req: HttpRequest,
-    tenant: Tenant,
+    tenant: String,
     payload: web::Payload,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
@@ -413,7 +422,7 @@ async fn search(
 async fn search_root(
     state: web::Data<AppState>,
     req: HttpRequest,
-    tenant: Tenant,
+    tenant: String,
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let ctx = authenticate(&state, &req, &tenant).await?;
@@ -514,10 +523,10 @@ fn scim_text(status: StatusCode, body: String) -> HttpResponse {
 async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: TenantAndId,
+    tenant: String,
+    id: String,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
-    let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
     let projection = projection_of(&req, rt)?;
     let store = state.store.clone();
@@ -590,7 +599,7 @@ fn write_options(
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    tenant: Tenant,
+    tenant: String,
     payload: web::Payload,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
@@ -666,11 +675,11 @@ fn related_of_created(rt: &ResourceType, related: Related) -> Related {
 async fn replace(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: TenantAndId,
+    tenant: String,
+    id: String,
     payload: web::Payload,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
-    let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
     let result = replace_resource(&state, &req, &ctx, &id, payload, rt).await;
     log_failure(&state, &req, &ctx, rt, Some(&id), &result).await;
@@ -754,11 +763,11 @@ async fn update_resource(
 async fn patch(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: TenantAndId,
+    tenant: String,
+    id: String,
     payload: web::Payload,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
-    let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
     let result = patch_resource(&state, &req, &ctx, &id, payload, rt).await;
     log_failure(&state, &req, &ctx, rt, Some(&id), &result).await;
@@ -826,10 +835,10 @@ async fn patch_resource(
 async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: TenantAndId,
+    tenant: String,
+    id: String,
     rt: &'static ResourceType,
 ) -> Result<HttpResponse, ScimError> {
-    let (tenant, id) = path.into_inner();
     let ctx = authenticate(&state, &req, &tenant).await?;
     let opts = write_options(&state, &req, &ctx, StatusCode::NO_CONTENT);
     let work = state

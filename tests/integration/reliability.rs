@@ -71,6 +71,8 @@ both_backends!(
     metrics_count_requests_and_auth_failures,
     |env: TestEnv| async move {
         env.get("/Users").await;
+        env.get("/Groups/no-such-id").await;
+        env.get("/Nope").await;
         let bad = env
             .send(
                 actix_web::http::Method::GET,
@@ -97,6 +99,20 @@ both_backends!(
         "{}",
         m.raw
     );
+        for (route, status) in [("/scim/v2/{tenant}/Groups/{id}", 404), ("unmatched", 404)] {
+            let line = format!(
+                "scimd_http_requests_total{{method=\"GET\",route=\"{route}\",status=\"{status}\",tenant=\"{}\"}} 1",
+                env.tenant_id
+            );
+            assert!(m.raw.contains(&line), "{line}\n{}", m.raw);
+        }
+        // A failed authentication names no tenant.
+        assert!(
+            m.raw
+                .contains("route=\"/scim/v2/{tenant}/Users\",status=\"401\",tenant=\"\"} 1"),
+            "{}",
+            m.raw
+        );
         assert!(
             m.raw.contains("scimd_db_pool_connections{state=\"max\"} 8"),
             "{}",

@@ -341,10 +341,23 @@ both_backends!(bad_filters_and_queries, |env: TestEnv| async move {
 both_backends!(
     unknown_and_unsupported_endpoints,
     |env: TestEnv| async move {
-        for path in ["/Nope", "/Users/abc/def", "/Groups/x/y/z", "/users2"] {
+        for path in [
+            "/Nope",
+            "/Users/abc/def",
+            "/Groups/x/y/z",
+            "/users2",
+            "/users",
+            "/Users/",
+            "/Me/x",
+        ] {
             let r = env.get(path).await;
             r.assert_error(404, None);
+            assert!(r.raw.contains("No SCIM endpoint at"), "{path}: {}", r.raw);
         }
+        // An id is one segment, percent-decoded: an encoded slash stays in it.
+        let r = env.get("/Users/abc%2Fdef").await;
+        r.assert_error(404, None);
+        assert!(r.raw.contains("User not found"), "{}", r.raw);
         for path in ["/Me", "/Bulk"] {
             env.get(path).await.assert_error(501, None);
             env.post(path, json!({})).await.assert_error(501, None);
