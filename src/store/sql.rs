@@ -92,7 +92,7 @@ pub struct Sql {
 macro_rules! fixed_statements {
     ($d:tt $($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// The store's statements whose text never varies (for one backend) and which run on
-        /// every write. diesel finds the prepared statement of any other statement by its SQL
+        /// every write or every read of one resource. diesel finds the prepared statement of any other statement by its SQL
         /// text, which it builds again and hashes on every run (~5 k instructions: a fifth of
         /// a member add's statement work); these it finds by a type ([`fixed_key`]).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,6 +150,14 @@ fixed_statements! {$
     DocumentUpdate,
     /// A new document, new indexed names and `meta` moved on.
     DocumentAndNamesUpdate,
+    /// A resource by id (a GET that needs no memberships, a write's read).
+    RowSelect,
+    /// A resource by id, locked for the write (PostgreSQL).
+    RowSelectLocked,
+    /// A user by id with its groups (a GET).
+    RowWithGroupsSelect,
+    /// A group by id with its members (a GET).
+    RowWithMembersSelect,
 }
 
 impl Sql {
