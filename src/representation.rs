@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::schema::ResourceType;
-use crate::store::resources::{Member, ResourceRow, StoredResource};
+use crate::store::resources::{weak_etag_parts, Member, ResourceRow, StoredResource};
 
 /// Builds the full SCIM document of a stored resource. `base_url` is the tenant's SCIM
 /// URL; `members` (Groups) and `groups` (Users) are given when they are to be returned.
@@ -151,10 +151,12 @@ pub fn to_scim_text(
     push_str_field(&mut out, "lastModified", &row.last_modified);
     out.push_str(",\"location\":");
     push_json_concat(&mut out, &location(base_url, rt, &row.id));
-    // The weak entity tag `W/"n"`, its quotes escaped.
-    out.push_str(",\"version\":\"W/\\\"");
-    out.push_str(itoa::Buffer::new().format(row.version));
-    out.push_str("\\\"\"}}");
+    out.push_str(",\"version\":");
+    push_json_concat(
+        &mut out,
+        &weak_etag_parts(row.version, &mut itoa::Buffer::new()),
+    );
+    out.push_str("}}");
     Some(out)
 }
 

@@ -43,7 +43,13 @@ impl StoredResource {
 
 /// The weak entity tag of a resource version, `W/"n"`.
 fn weak_etag(version: i64) -> String {
-    format!("W/\"{version}\"")
+    weak_etag_parts(version, &mut itoa::Buffer::new()).concat()
+}
+
+/// [`weak_etag`] as its parts, for an answer's text to write escaped (`digits` holds the
+/// number's text).
+pub fn weak_etag_parts(version: i64, digits: &mut itoa::Buffer) -> [&str; 3] {
+    ["W/\"", digits.format(version), "\""]
 }
 
 /// A User or Group row with its document still as the stored JSON text: what a read
