@@ -245,36 +245,44 @@ impl ResourceCache {
         drop(evicted);
     }
 
-    /// Before a read's statement.
+    /// A read's ticket, as a lookup that missed hands it out ([`ResourceCache::get`]).
+    #[cfg(test)]
     pub fn ticket(&self, tenant: &str) -> Ticket {
         let state = crate::sync::lock(&self.state);
+        self.ticket_at(state.tenants.get(tenant).map_or(0, |t| t.memberships))
+    }
+
+    /// The ticket of a read that starts now, in a tenant at memberships generation
+    /// `memberships` (taken under the lock, but for a cache that keeps nothing).
+    fn ticket_at(&self, memberships: u64) -> Ticket {
         Ticket {
             transactions: self.transactions.load(Ordering::SeqCst),
-            memberships: state.tenants.get(tenant).map_or(0, |t| t.memberships),
+            memberships,
         }
     }
 
     /// The resource `id` of type `rt`, with its memberships when `with_related` (a miss
-    /// when they are not kept, or changed since).
+    /// when they are not kept, or changed since). A miss hands out the read's [`Ticket`],
+    /// taken under the same lock.
     pub fn get(
         &self,
         tenant: &str,
         rt: &ResourceType,
         id: &str,
         with_related: bool,
-    ) -> Option<Kept> {
+    ) -> Result<Kept, Ticket> {
         self.look_up(tenant, |t| Self::kept(t, rt, id, with_related))
     }
 
     /// The resource of type `rt` whose folded unique name is `name`, if a lookup of that
-    /// name kept it.
+    /// name kept it; else the read's [`Ticket`].
     pub fn find(
         &self,
         tenant: &str,
         rt: &ResourceType,
         name: &str,
         with_related: bool,
-    ) -> Option<Kept> {
+    ) -> Result<Kept, Ticket> {
         self.look_up(tenant, |t| {
             let id = t.names.get(rt.name)?.get(name)?;
             let entry = t.entries.get(id)?;
@@ -285,19 +293,23 @@ impl ResourceCache {
         })
     }
 
-    /// A hit or a miss in `tenant`'s entries, counted.
+    /// A hit or a miss in `tenant`'s entries, counted; a miss with its [`Ticket`] (as
+    /// [`ResourceCache::ticket`] gives it, without locking again).
     fn look_up(
         &self,
         tenant: &str,
         found_in: impl FnOnce(&TenantEntries) -> Option<Kept>,
-    ) -> Option<Kept> {
+    ) -> Result<Kept, Ticket> {
         if self.budget() == 0 {
-            return None;
+            // Nothing is kept (`keep` keeps nothing either).
+            return Err(self.ticket_at(0));
         }
         let mut state = crate::sync::lock(&self.state);
-        let found = state.tenants.get(tenant).and_then(found_in);
+        let entries = state.tenants.get(tenant);
+        let memberships = entries.map_or(0, |t| t.memberships);
+        let found = entries.and_then(found_in);
         state.count(found.is_some());
-        found
+        found.ok_or_else(|| self.ticket_at(memberships))
     }
 
     fn kept(t: &TenantEntries, rt: &ResourceType, id: &str, with_related: bool) -> Option<Kept> {
@@ -510,22 +522,49 @@ mod tests {
         let ticket = cache.ticket("t");
         cache.transaction_began();
         cache.keep(ticket, "t", rt, row("b", 1), None, None);
-        assert!(cache.get("t", rt, "b", false).is_none());
+        assert!(cache.get("t", rt, "b", false).is_err());
         cache.transaction_ended();
         // Read before a transaction that has ended since: not kept either.
         cache.keep(ticket, "t", rt, row("b", 1), None, None);
-        assert!(cache.get("t", rt, "b", false).is_none());
+        assert!(cache.get("t", rt, "b", false).is_err());
         // A fresh ticket: kept.
         cache.keep(cache.ticket("t"), "t", rt, row("b", 1), None, None);
-        assert!(cache.get("t", rt, "b", false).is_some());
+        assert!(cache.get("t", rt, "b", false).is_ok());
         // Another tenant, another type: misses.
-        assert!(cache.get("u", rt, "b", false).is_none());
+        assert!(cache.get("u", rt, "b", false).is_err());
         assert!(cache
             .get("t", &crate::schema::Registry::get().group, "b", false)
-            .is_none());
+            .is_err());
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.entries), (2, 4, 2));
         assert_eq!(stats.bytes, cache.bytes());
+    }
+
+    #[test]
+    fn a_miss_hands_out_the_ticket_of_that_moment() {
+        let cache = ResourceCache::new(DEFAULT_BUDGET);
+        let rt = user();
+        let missed = cache.get("t", rt, "a", false).unwrap_err();
+        assert_eq!(missed, cache.ticket("t"));
+        cache.keep(missed, "t", rt, row("a", 1), None, None);
+        assert!(cache.get("t", rt, "a", false).is_ok());
+        // A write transaction after the miss: what the read found is not kept.
+        let missed = cache.find("t", rt, "bob", false).unwrap_err();
+        cache.transaction_began();
+        cache.transaction_ended();
+        cache.keep(missed, "t", rt, row("b", 1), Some("bob"), None);
+        assert!(cache.find("t", rt, "bob", false).is_err());
+        // Memberships changed after the miss: not kept either.
+        let missed = cache.get("t", rt, "c", true).unwrap_err();
+        cache.memberships_changed("t");
+        cache.keep(missed, "t", rt, row("c", 1), None, Some(&[]));
+        assert!(cache.get("t", rt, "c", false).is_err());
+        // The cache off: a miss, and nothing kept.
+        cache.set_budget(0);
+        let missed = cache.get("t", rt, "d", false).unwrap_err();
+        cache.keep(missed, "t", rt, row("d", 1), None, None);
+        cache.set_budget(DEFAULT_BUDGET);
+        assert!(cache.get("t", rt, "d", false).is_err());
     }
 
     #[test]
@@ -534,15 +573,15 @@ mod tests {
         let rt = user();
         cache.keep(cache.ticket("t"), "t", rt, row("a", 1), Some("alice"), None);
         assert_eq!(cache.find("t", rt, "alice", false).unwrap().0.id, "a");
-        assert!(cache.find("t", rt, "bob", false).is_none());
+        assert!(cache.find("t", rt, "bob", false).is_err());
         cache.transaction_began();
         cache.forget("t", "a");
         cache.transaction_ended();
-        assert!(cache.get("t", rt, "a", false).is_none());
-        assert!(cache.find("t", rt, "alice", false).is_none());
+        assert!(cache.get("t", rt, "a", false).is_err());
+        assert!(cache.find("t", rt, "alice", false).is_err());
         // Kept again by a GET (its name unknown): the name no longer leads to it.
         cache.keep(cache.ticket("t"), "t", rt, row("a", 2), None, None);
-        assert!(cache.find("t", rt, "alice", false).is_none());
+        assert!(cache.find("t", rt, "alice", false).is_err());
         assert_eq!(cache.get("t", rt, "a", false).unwrap().0.version, 2);
         assert_eq!(cache.bytes(), entry_size(&row("a", 2), None, None));
     }
@@ -567,15 +606,15 @@ mod tests {
         cache.memberships_changed("t");
         cache.transaction_ended();
         // The row is still current; its memberships are not known any more.
-        assert!(cache.get("t", rt, "a", false).is_some());
-        assert!(cache.get("t", rt, "a", true).is_none());
+        assert!(cache.get("t", rt, "a", false).is_ok());
+        assert!(cache.get("t", rt, "a", true).is_err());
         // A read whose ticket predates the change does not keep them.
         let old = Ticket {
             transactions: cache.ticket("t").transactions,
             memberships: 0,
         };
         cache.keep(old, "t", rt, row("a", 1), None, Some(&[]));
-        assert!(cache.get("t", rt, "a", true).is_none());
+        assert!(cache.get("t", rt, "a", true).is_err());
         cache.keep(cache.ticket("t"), "t", rt, row("a", 1), None, Some(&[]));
         assert_eq!(
             cache.get("t", rt, "a", true).unwrap().1.as_deref(),
@@ -586,8 +625,8 @@ mod tests {
             .map(|i| member(&format!("g{i}"), "b"))
             .collect();
         cache.keep(cache.ticket("t"), "t", rt, row("b", 1), None, Some(&many));
-        assert!(cache.get("t", rt, "b", false).is_some());
-        assert!(cache.get("t", rt, "b", true).is_none());
+        assert!(cache.get("t", rt, "b", false).is_ok());
+        assert!(cache.get("t", rt, "b", true).is_err());
     }
 
     #[test]
@@ -610,7 +649,7 @@ mod tests {
         for i in 100..260 {
             keep(i);
         }
-        let kept = |i: usize| cache.get("t", rt, &format!("u{i:05}"), false).is_some();
+        let kept = |i: usize| cache.get("t", rt, &format!("u{i:05}"), false).is_ok();
         assert_eq!(cache.stats().entries, 100);
         assert!(cache.bytes() <= one * 100);
         assert!((0..10).all(|i| !kept(i)));

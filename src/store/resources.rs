@@ -1275,13 +1275,13 @@ impl Store {
                 .read_row_by_id(tenant, rt, id, related)?
                 .map(|(row, members)| (Arc::new(row), members)));
         };
-        if let Some((row, members)) = cache.get(tenant, rt, id, with_related) {
-            return Ok(Some((
-                row,
-                members.map(Arc::unwrap_or_clone).unwrap_or_default(),
-            )));
-        }
-        let ticket = cache.ticket(tenant);
+        let ticket = match cache.get(tenant, rt, id, with_related) {
+            Ok((row, members)) => {
+                let members = members.map(Arc::unwrap_or_clone).unwrap_or_default();
+                return Ok(Some((row, members)));
+            }
+            Err(ticket) => ticket,
+        };
         let found = self
             .read_row_by_id(tenant, rt, id, related)?
             .map(|(row, members)| (Arc::new(row), members));
@@ -1374,17 +1374,19 @@ impl Store {
         };
         // A lookup by the unique name (Entra's `userName eq "…"`): at most one match.
         let with_related = related != Related::Nothing;
-        if let Some((row, members)) = cache.find(tenant, rt, &name, with_related) {
-            let mut map = RelatedMap::new();
-            let members = members.map(Arc::unwrap_or_clone).unwrap_or_default();
-            add_related(&mut map, &row.id, members);
-            let page = ListPage {
-                total: 1,
-                resources: vec![Arc::unwrap_or_clone(row)],
-            };
-            return Ok((page, map));
-        }
-        let ticket = cache.ticket(tenant);
+        let ticket = match cache.find(tenant, rt, &name, with_related) {
+            Ok((row, members)) => {
+                let mut map = RelatedMap::new();
+                let members = members.map(Arc::unwrap_or_clone).unwrap_or_default();
+                add_related(&mut map, &row.id, members);
+                let page = ListPage {
+                    total: 1,
+                    resources: vec![Arc::unwrap_or_clone(row)],
+                };
+                return Ok((page, map));
+            }
+            Err(ticket) => ticket,
+        };
         let (mut page, map) = self.read_list(tenant, rt, q, related)?;
         if page.resources.len() == 1 {
             let row = Arc::new(page.resources.remove(0));
