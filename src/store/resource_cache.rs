@@ -18,7 +18,9 @@
 //!
 //! A lookup by name is a hint (name → id) checked against the entry it leads to: only an
 //! entry kept by a lookup of that name carries it, and an entry is gone once its resource
-//! changes. What is kept is bounded by bytes (oldest first out).
+//! changes. What is kept is bounded by bytes (oldest first out). A full cache that hits
+//! less than one lookup in 20 is passed by: only one lookup in 16 goes to it, to measure it
+//! again (a tenant far larger than the cache, read at random, reads faster without it).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -39,6 +41,17 @@ pub const MAX_KEPT_MEMBERSHIPS: usize = 1000;
 /// entry; the others are not kept. A tenant larger than the cache, read at random, would
 /// otherwise replace an entry on every read (memory churned for the same share of hits).
 const ADMIT_WHEN_FULL: u64 = 16;
+
+/// Lookups per measure of the hit rate ([`State::window`]).
+const WINDOW: u32 = 1024;
+
+/// A full cache whose lookups hit less than one time in this many is passed by: only one
+/// lookup in [`ADMIT_WHEN_FULL`] goes to it (and may keep what it read), the others read
+/// the database without taking its lock or touching its maps. A tenant far larger than the
+/// cache, read at random (1M users: ~3 % hits), made its reads slower with the cache than
+/// without (docs/performance.md, Finding 24); when the cache hits that rarely, what it
+/// still gives is less than what each lookup costs.
+const PASS_BY_BELOW: u32 = 20;
 
 /// Bytes an entry takes besides its strings: its slots in the maps (at their load factor)
 /// and the queue, the entry itself.
@@ -65,6 +78,8 @@ fn heap(len: usize) -> usize {
 pub struct Ticket {
     transactions: u64,
     memberships: u64,
+    /// The lookup passed the cache by: what the read finds is not offered to it.
+    passed_by: bool,
 }
 
 /// A kept resource.
@@ -134,7 +149,8 @@ impl TenantEntries {
 pub struct CacheStats {
     /// Reads answered from the cache.
     pub hits: u64,
-    /// Reads that went to the database.
+    /// Reads that looked in the cache and went to the database (the reads that passed a
+    /// rarely hitting cache by are not counted).
     pub misses: u64,
     /// Resources kept now, and their bytes as counted against the budget.
     pub entries: usize,
@@ -153,15 +169,27 @@ struct State {
     turned_away: u64,
     hits: u64,
     misses: u64,
+    /// Lookups and hits since the hit rate was last measured.
+    window: (u32, u32),
 }
 
 impl State {
-    fn count(&mut self, hit: bool) {
+    /// Counts a lookup; every [`WINDOW`] lookups, whether the cache is now to be passed by
+    /// (full, and hitting less than one time in [`PASS_BY_BELOW`]).
+    fn count(&mut self, hit: bool, budget: usize) -> Option<bool> {
         if hit {
             self.hits += 1;
         } else {
             self.misses += 1;
         }
+        self.window.0 += 1;
+        self.window.1 += u32::from(hit);
+        if self.window.0 < WINDOW {
+            return None;
+        }
+        let (lookups, hits) = std::mem::take(&mut self.window);
+        let full = self.bytes + self.bytes / 16 >= budget;
+        Some(full && hits * PASS_BY_BELOW < lookups)
     }
 
     fn remove(&mut self, tenant: &str, id: &str) -> Option<Entry> {
@@ -222,6 +250,15 @@ pub struct ResourceCache {
     /// anything.
     writing: AtomicBool,
     transactions: AtomicU64,
+    /// The cache hits too rarely to be worth its lookups ([`PASS_BY_BELOW`]); measured
+    /// again by the lookups that still go to it.
+    passing_by: AtomicBool,
+}
+
+thread_local! {
+    /// Lookups of this thread while the cache is passed by: one in [`ADMIT_WHEN_FULL`]
+    /// goes to it.
+    static PASSED_BY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl ResourceCache {
@@ -231,6 +268,7 @@ impl ResourceCache {
             state: Mutex::new(State::default()),
             writing: AtomicBool::new(false),
             transactions: AtomicU64::new(0),
+            passing_by: AtomicBool::new(false),
         }
     }
 
@@ -241,7 +279,12 @@ impl ResourceCache {
     /// Sets what the cache keeps at most (0: nothing, the cache is off).
     pub fn set_budget(&self, budget: usize) {
         self.budget.store(budget, Ordering::Relaxed);
-        let evicted = crate::sync::lock(&self.state).evict_to(budget);
+        let evicted = {
+            let mut state = crate::sync::lock(&self.state);
+            state.window = (0, 0);
+            self.passing_by.store(false, Ordering::Relaxed);
+            state.evict_to(budget)
+        };
         drop(evicted);
     }
 
@@ -258,7 +301,20 @@ impl ResourceCache {
         Ticket {
             transactions: self.transactions.load(Ordering::SeqCst),
             memberships,
+            passed_by: false,
         }
+    }
+
+    /// Whether this lookup passes the cache by (it is passed by, and this is not the one
+    /// lookup in [`ADMIT_WHEN_FULL`] of this thread that still goes to it).
+    fn passes_by(&self) -> bool {
+        if !self.passing_by.load(Ordering::Relaxed) {
+            return false;
+        }
+        PASSED_BY.with(|n| {
+            n.set(n.get().wrapping_add(1));
+            !n.get().is_multiple_of(ADMIT_WHEN_FULL)
+        })
     }
 
     /// The resource `id` of type `rt`, with its memberships when `with_related` (a miss
@@ -300,15 +356,21 @@ impl ResourceCache {
         tenant: &str,
         found_in: impl FnOnce(&TenantEntries) -> Option<Kept>,
     ) -> Result<Kept, Ticket> {
-        if self.budget() == 0 {
-            // Nothing is kept (`keep` keeps nothing either).
-            return Err(self.ticket_at(0));
+        let budget = self.budget();
+        if budget == 0 || self.passes_by() {
+            // Nothing is kept (`keep` keeps nothing either), or the cache is passed by.
+            return Err(Ticket {
+                passed_by: true,
+                ..self.ticket_at(0)
+            });
         }
         let mut state = crate::sync::lock(&self.state);
         let entries = state.tenants.get(tenant);
         let memberships = entries.map_or(0, |t| t.memberships);
         let found = entries.and_then(found_in);
-        state.count(found.is_some());
+        if let Some(pass_by) = state.count(found.is_some(), budget) {
+            self.passing_by.store(pass_by, Ordering::Relaxed);
+        }
         found.ok_or_else(|| self.ticket_at(memberships))
     }
 
@@ -346,7 +408,10 @@ impl ResourceCache {
     ) {
         let budget = self.budget();
         let related = related.filter(|list| list.len() <= MAX_KEPT_MEMBERSHIPS);
-        if entry_size(&row, unique_name, related) > budget / 16 || self.overlapped(ticket) {
+        if ticket.passed_by
+            || entry_size(&row, unique_name, related) > budget / 16
+            || self.overlapped(ticket)
+        {
             return;
         }
         // Copied before the lock is taken (checked again under it).
@@ -568,6 +633,60 @@ mod tests {
     }
 
     #[test]
+    fn a_full_cache_that_rarely_hits_is_passed_by_until_it_hits_again() {
+        let rt = user();
+        let size = entry_size(&row("k00", 1), None, None);
+        let cache = ResourceCache::new(20 * size);
+        for i in 0..20 {
+            let t = cache.ticket("t");
+            cache.keep(t, "t", rt, row(&format!("k{i:02}"), 1), None, None);
+        }
+        assert_eq!(cache.stats().entries, 20, "full");
+        // A window of lookups that miss: the cache is passed by from then on.
+        for i in 0..WINDOW {
+            assert!(cache.get("t", rt, &format!("x{i}"), false).is_err());
+        }
+        assert!(cache.passing_by.load(Ordering::Relaxed));
+        // One lookup in ADMIT_WHEN_FULL still goes to it (and finds what it keeps).
+        let found = (0..ADMIT_WHEN_FULL)
+            .filter(|_| cache.get("t", rt, "k19", false).is_ok())
+            .count();
+        assert_eq!(found, 1);
+        // What a read that passed it by finds is not kept.
+        let passed = loop {
+            match cache.get("t", rt, "y", false) {
+                Err(ticket) if ticket.passed_by => break ticket,
+                _ => {}
+            }
+        };
+        cache.keep(passed, "t", rt, row("y", 1), None, None);
+        assert_eq!(cache.stats().entries, 20);
+        // Writes still forget what it keeps.
+        cache.forget("t", "k19");
+        assert_eq!(cache.stats().entries, 19);
+        // Lookups that hit again: measured by the ones that go to it, it is used again.
+        for _ in 0..u64::from(WINDOW) * ADMIT_WHEN_FULL {
+            let _ = cache.get("t", rt, "k18", false);
+        }
+        assert!(!cache.passing_by.load(Ordering::Relaxed));
+        assert!((0..4).all(|_| cache.get("t", rt, "k18", false).is_ok()));
+    }
+
+    #[test]
+    fn a_cache_with_room_is_not_passed_by_while_it_fills() {
+        let cache = ResourceCache::new(DEFAULT_BUDGET);
+        let rt = user();
+        // Every read misses at first (a tenant read for the first time).
+        for i in 0..4 * WINDOW {
+            let ticket = cache.get("t", rt, &format!("a{i}"), false).unwrap_err();
+            assert!(!ticket.passed_by);
+            cache.keep(ticket, "t", rt, row(&format!("a{i}"), 1), None, None);
+        }
+        assert!(!cache.passing_by.load(Ordering::Relaxed));
+        assert_eq!(cache.stats().entries, 4 * WINDOW as usize);
+    }
+
+    #[test]
     fn a_write_forgets_the_resource_and_its_name() {
         let cache = ResourceCache::new(DEFAULT_BUDGET);
         let rt = user();
@@ -610,8 +729,8 @@ mod tests {
         assert!(cache.get("t", rt, "a", true).is_err());
         // A read whose ticket predates the change does not keep them.
         let old = Ticket {
-            transactions: cache.ticket("t").transactions,
             memberships: 0,
+            ..cache.ticket("t")
         };
         cache.keep(old, "t", rt, row("a", 1), None, Some(&[]));
         assert!(cache.get("t", rt, "a", true).is_err());
