@@ -56,7 +56,7 @@ pub fn weak_etag_parts(version: i64, digits: &mut itoa::Buffer) -> [&str; 3] {
 /// returns before anything needs the document as a value (answers with the default
 /// projection are written from the text, see `representation::to_scim_text`).
 ///
-/// Read from the columns [`RESOURCE_COLUMNS`] names, by position ([`resource_row_at`]).
+/// Read from the columns [`RESOURCE_COLUMNS`] names, by position ([`Columns`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceRow {
     pub id: String,
@@ -253,93 +253,84 @@ pub struct Update {
     pub members: Vec<MemberChange>,
 }
 
-/// The columns of a [`ResourceRow`], in the order [`resource_row_at`] reads them.
+/// The columns of a [`ResourceRow`], in the order its [`Columns::at`] reads them.
 const RESOURCE_COLUMNS: &str = "r.id, r.created, r.last_modified, r.version, r.doc";
 
-/// The [`ResourceRow`] in `row`'s columns from `at` on ([`RESOURCE_COLUMNS`]). The rows a
-/// read returns most are decoded by position: diesel's derive finds each column by name,
-/// comparing it with the statement's column names in turn (~2.5 k instructions per row of
-/// five, under callgrind).
-fn resource_row_at<'a, DB: Backend>(
-    row: &impl Row<'a, DB>,
-    at: usize,
-) -> deserialize::Result<ResourceRow>
-where
-    String: FromSql<Text, DB>,
-    i64: FromSql<BigInt, DB>,
-{
-    Ok(ResourceRow {
-        id: row.get_value::<Text, _, _>(at)?,
-        created: row.get_value::<Text, _, _>(at + 1)?,
-        last_modified: row.get_value::<Text, _, _>(at + 2)?,
-        version: row.get_value::<BigInt, _, _>(at + 3)?,
-        doc: row.get_value::<Text, _, _>(at + 4)?,
-    })
-}
-
-/// The number of columns [`resource_row_at`] reads.
+/// How many columns [`RESOURCE_COLUMNS`] names.
 const RESOURCE_COLUMN_COUNT: usize = 5;
 
-impl<DB: Backend> QueryableByName<DB> for ResourceRow
-where
-    String: FromSql<Text, DB>,
-    i64: FromSql<BigInt, DB>,
-{
-    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
-        resource_row_at(row, 0)
-    }
+/// A row that reads back what a read selected, by position: its columns from `at` on.
+/// The rows a read returns most are decoded this way: diesel's derive finds each column by
+/// name, comparing it with the statement's column names in turn (~2.5 k instructions per
+/// row of five, under callgrind).
+trait Columns<DB: Backend>: Sized {
+    fn at<'a>(row: &impl Row<'a, DB>, at: usize) -> deserialize::Result<Self>;
 }
 
-impl<DB: Backend> QueryableByName<DB> for TypedResourceRow
+impl<DB: Backend> Columns<DB> for ResourceRow
 where
     String: FromSql<Text, DB>,
     i64: FromSql<BigInt, DB>,
 {
-    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
-        Ok(TypedResourceRow {
-            resource_type: row.get_value::<Text, _, _>(0)?,
-            row: resource_row_at(row, 1)?,
+    /// The columns of [`RESOURCE_COLUMNS`].
+    fn at<'a>(row: &impl Row<'a, DB>, at: usize) -> deserialize::Result<Self> {
+        Ok(ResourceRow {
+            id: row.get_value::<Text, _, _>(at)?,
+            created: row.get_value::<Text, _, _>(at + 1)?,
+            last_modified: row.get_value::<Text, _, _>(at + 2)?,
+            version: row.get_value::<BigInt, _, _>(at + 3)?,
+            doc: row.get_value::<Text, _, _>(at + 4)?,
         })
     }
 }
 
-/// The [`RelatedRow`] in `row`'s columns from `at` on.
-fn related_row_at<'a, DB: Backend>(
-    row: &impl Row<'a, DB>,
-    at: usize,
-) -> deserialize::Result<RelatedRow>
+impl<DB: Backend> Columns<DB> for RelatedRow
 where
     String: FromSql<Text, DB>,
     i64: FromSql<BigInt, DB>,
 {
-    Ok(RelatedRow {
-        resource: resource_row_at(row, at)?,
-        related: row.get_value::<Nullable<Text>, _, _>(at + RESOURCE_COLUMN_COUNT)?,
-    })
-}
-
-impl<DB: Backend> QueryableByName<DB> for RelatedRow
-where
-    String: FromSql<Text, DB>,
-    i64: FromSql<BigInt, DB>,
-{
-    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
-        related_row_at(row, 0)
-    }
-}
-
-impl<DB: Backend> QueryableByName<DB> for TypedRelatedRow
-where
-    String: FromSql<Text, DB>,
-    i64: FromSql<BigInt, DB>,
-{
-    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
-        Ok(TypedRelatedRow {
-            resource_type: row.get_value::<Text, _, _>(0)?,
-            with_related: related_row_at(row, 1)?,
+    /// A [`ResourceRow`]'s columns, then [`related_json_column`].
+    fn at<'a>(row: &impl Row<'a, DB>, at: usize) -> deserialize::Result<Self> {
+        Ok(RelatedRow {
+            resource: ResourceRow::at(row, at)?,
+            related: row.get_value::<Nullable<Text>, _, _>(at + RESOURCE_COLUMN_COUNT)?,
         })
     }
 }
+
+impl<DB: Backend, T: Columns<DB>> Columns<DB> for Typed<T>
+where
+    String: FromSql<Text, DB>,
+{
+    /// `resource_type`, then `T`'s columns.
+    fn at<'a>(row: &impl Row<'a, DB>, at: usize) -> deserialize::Result<Self> {
+        Ok(Typed {
+            resource_type: row.get_value::<Text, _, _>(at)?,
+            row: T::at(row, at + 1)?,
+        })
+    }
+}
+
+/// The rows a statement returns, read by position from its first column on. (One impl per
+/// type: diesel's trait is not ours to implement for every [`Columns`].)
+macro_rules! queryable_by_position {
+    ($($t:ty),*) => {$(
+        impl<DB: Backend> QueryableByName<DB> for $t
+        where
+            $t: Columns<DB>,
+        {
+            fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
+                <$t as Columns<DB>>::at(row, 0)
+            }
+        }
+    )*};
+}
+queryable_by_position!(
+    ResourceRow,
+    RelatedRow,
+    Typed<ResourceRow>,
+    Typed<RelatedRow>
+);
 
 /// Parses an `If-Match` value (`W/"3"`, `"3"`, `*`, or a list) against a version.
 pub fn if_match_allows(if_match: &str, version: i64) -> bool {
@@ -517,15 +508,15 @@ fn select_row(
         q.fixed(Fixed::RowSelect);
     }
     Ok(conn
-        .first::<TypedResourceRow>(&q)?
+        .first::<Typed<ResourceRow>>(&q)?
         .filter(|t| t.resource_type == rt.name)
         .map(|t| t.row))
 }
 
-/// A [`ResourceRow`] after its `resource_type` column.
-struct TypedResourceRow {
+/// A row after its resource's `resource_type` column.
+struct Typed<T> {
     resource_type: String,
-    row: ResourceRow,
+    row: T,
 }
 
 /// A resource's version and display name, without its document.
@@ -1215,12 +1206,6 @@ fn add_related(map: &mut RelatedMap, id: &str, members: Vec<Member>) {
     }
 }
 
-/// A [`RelatedRow`] after its `resource_type` column.
-struct TypedRelatedRow {
-    resource_type: String,
-    with_related: RelatedRow,
-}
-
 impl Store {
     /// One resource by id.
     pub fn get_resource(
@@ -1316,14 +1301,14 @@ impl Store {
                 Related::Members => Fixed::RowWithMembersSelect,
                 _ => Fixed::RowWithGroupsSelect,
             });
-        let Some(typed) = self.read(|c| c.first::<TypedRelatedRow>(&q))? else {
+        let Some(typed) = self.read(|c| c.first::<Typed<RelatedRow>>(&q))? else {
             return Ok(None);
         };
         if typed.resource_type != rt.name {
             return Ok(None);
         }
-        let members = parse_related_json(typed.with_related.related.as_deref())?;
-        Ok(Some((typed.with_related.resource, members)))
+        let members = parse_related_json(typed.row.related.as_deref())?;
+        Ok(Some((typed.row.resource, members)))
     }
 
     /// A filtered, sorted page and the total number of matches.
